@@ -1,0 +1,210 @@
+//! The one error type of the crate, and the service's error body.
+//!
+//! Every variant says what went wrong *and* what to do about it: a 403 names the role to assign,
+//! a 401 the token scope, a decode error shows a snippet of the body it could not read.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+
+/// A boxed error from a tower service or body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A convenient alias for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which timeout fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Establishing the TCP/TLS connection took too long.
+    Connect,
+    /// One HTTP attempt (request sent, response headers received) took too long.
+    Attempt,
+    /// The whole operation, retries and back-off included, passed its deadline.
+    Overall,
+    /// Fetching a token from the token source took too long.
+    TokenLoad,
+    /// Reading the response body took too long.
+    Body,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connect",
+            TimeoutKind::Attempt => "per-attempt",
+            TimeoutKind::Overall => "overall",
+            TimeoutKind::TokenLoad => "token load",
+            TimeoutKind::Body => "response body",
+        })
+    }
+}
+
+/// An error answer from the service (any non-2xx status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The service's error code (`error.code` in the body, or the `x-ms-error-code` header).
+    pub code: Option<String>,
+    /// The service's message, or a short description of the status when the body had none.
+    pub message: String,
+    /// The request id to quote to support (`x-ms-request-id`, or our `x-ms-client-request-id`).
+    pub request_id: Option<String>,
+    /// The raw body as received (lossy UTF-8, at most 64 KiB).
+    pub body: String,
+}
+
+impl ApiError {
+    /// What the caller should do about this error, when there is a well-known fix.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.status.as_u16() {
+            401 => Some(
+                "the token was missing, expired, or for the wrong audience: request it for the scope \
+                 `https://dynamicsessions.io/.default`",
+            ),
+            403 => Some(
+                "the caller lacks the \"Azure ContainerApps Session Executor\" role on the session \
+                 pool (assign it, then wait a few minutes for it to propagate and fetch a new token)",
+            ),
+            404 => Some("check the pool endpoint and the file name or execution id"),
+            413 => Some("the upload exceeds the service's 128 MB limit: split or compress the file"),
+            429 => Some(
+                "the pool is at its session limit or rate limit: delete sessions you no longer need \
+                 (Session::delete) or retry later",
+            ),
+            _ if self.code.as_deref() == Some("SessionPropertiesMissing") => Some(
+                "the request body shape does not match the api-version: current versions take a flat \
+                 body on `executions`, legacy versions a `properties` envelope on `code/execute`",
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the service answered {}", self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " ({code})")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        if let Some(hint) = self.hint() {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every error this crate returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The service answered with an error status.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+
+    /// A token could not be obtained from the token source.
+    #[error(
+        "could not get an access token: {message}; check the credential (az login, managed identity, or workload identity) and that it can request `https://dynamicsessions.io/.default`"
+    )]
+    Auth {
+        /// What went wrong, without any secret.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A timeout fired.
+    #[error("the {kind} timeout{} elapsed; raise it in ClientBuilder if the work is expected to take longer", after.map(|d| format!(" of {d:?}")).unwrap_or_default())]
+    Timeout {
+        /// Which timeout.
+        kind: TimeoutKind,
+        /// Its configured length, when known.
+        after: Option<Duration>,
+    },
+
+    /// The connection could not be established (DNS, TCP, TLS).
+    #[error("could not connect to the pool endpoint: {source}; check the endpoint URL and the network")]
+    Connect {
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The response could not be decoded.
+    #[error("could not decode the service's response ({message}); body starts with: {snippet:?}")]
+    Decode {
+        /// What could not be decoded.
+        message: String,
+        /// The first bytes of the body (lossy UTF-8, at most 512 characters).
+        snippet: String,
+        /// The JSON error, when it was one.
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+
+    /// The caller's input was rejected before anything was sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// A local file could not be read or written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, e.g. "opening /tmp/x.csv".
+        context: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Any other transport failure (a broken connection, or an error from custom middleware).
+    #[error("transport error: {0}")]
+    Transport(#[source] BoxError),
+}
+
+impl Error {
+    /// The API error, when this is one.
+    pub fn as_api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.as_api().map(|e| e.status)
+    }
+
+    /// Build a decode error with a snippet of the offending body.
+    pub fn decode(message: impl Into<String>, body: &[u8], source: Option<serde_json::Error>) -> Self {
+        let text = String::from_utf8_lossy(body);
+        let snippet: String = text.chars().take(512).collect();
+        Error::Decode { message: message.into(), snippet, source }
+    }
+
+    /// Build an invalid-input error.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidInput(message.into())
+    }
+
+    /// Build an I/O error with context.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}

@@ -1,0 +1,240 @@
+//! The execution runtime: one sandboxed, persistent interpreter process per session.
+//!
+//! CONTRACT (shared by the HTTP layer and the runtime; change only by agreement):
+//! the HTTP layer only uses the items in this file. Everything else in `runtime/`
+//! is private to the runtime.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What kind of pool this emulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolType {
+    /// A Python code-interpreter pool (`PythonLTS`).
+    #[default]
+    Python,
+    /// A shell pool: `shellCommand` runs in bash.
+    Shell,
+}
+
+/// How strongly sessions are isolated from each other and from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IsolationMode {
+    /// Use Linux namespaces when the kernel permits, else fall back to `Degraded` with a warning.
+    #[default]
+    Auto,
+    /// Require namespaces; `Runtime::new` fails when they are not available.
+    Namespaces,
+    /// No namespaces: only resource limits and a per-session working directory.
+    Degraded,
+}
+
+/// Settings for the runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// The python3 interpreter to run (also used by shell pools for `python3`).
+    pub python: PathBuf,
+    /// Python or shell pool.
+    pub pool_type: PoolType,
+    /// Memory cap per session, in bytes.
+    pub memory_limit_bytes: u64,
+    /// Maximum number of processes/threads per session.
+    pub max_processes: u64,
+    /// CPU time cap per execution, in seconds (a backstop; wall-clock timeouts are separate).
+    pub cpu_seconds_per_execution: Option<u64>,
+    /// Allow network access from session code (off by default, as on the service).
+    pub network: bool,
+    /// Isolation requested.
+    pub isolation: IsolationMode,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            python: PathBuf::from("python3"),
+            pool_type: PoolType::Python,
+            memory_limit_bytes: 2 * 1024 * 1024 * 1024,
+            max_processes: 256,
+            cpu_seconds_per_execution: None,
+            network: false,
+            isolation: IsolationMode::Auto,
+        }
+    }
+}
+
+/// What isolation is actually in force, for `metadata` and the start-up warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsolationReport {
+    /// True when user, mount, network and pid namespaces are all in use.
+    pub namespaces: bool,
+    /// A one-line human description, e.g. "namespaces (user, mount, net, pid)" or the reason for degrading.
+    pub detail: String,
+}
+
+/// Errors from the runtime itself (not from user code, which yields a `RunOutcome`).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The interpreter could not be started.
+    #[error("could not start the interpreter: {0}")]
+    Spawn(String),
+    /// The worker process died or broke its protocol and could not be replaced.
+    #[error("the session's interpreter failed: {0}")]
+    Worker(String),
+    /// Namespaces were required but are not available.
+    #[error("isolation unavailable: {0}")]
+    Isolation(String),
+}
+
+/// A request to run Python code.
+#[derive(Debug, Clone)]
+pub struct PythonRun {
+    /// The source code.
+    pub code: String,
+    /// Wall-clock limit (already capped at 220 s by the caller).
+    pub timeout: Duration,
+    /// Truncate stdout and stderr to this many characters each, when set.
+    pub max_output: Option<usize>,
+    /// Return the Jupyter text/plain repr as the result instead of a JSON value.
+    pub jupyter_format: bool,
+}
+
+/// A request to run a shell command (shell pools).
+#[derive(Debug, Clone)]
+pub struct ShellRun {
+    /// The command line, run with `bash -c`.
+    pub command: String,
+    /// Text fed to the command's standard input.
+    pub stdin: Option<String>,
+    /// Wall-clock limit.
+    pub timeout: Duration,
+    /// Truncate stdout and stderr to this many characters each, when set.
+    pub max_output: Option<usize>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Python code ran to completion.
+    Succeeded,
+    /// Python code raised; the traceback is in stderr.
+    Failed,
+    /// The wall-clock limit was hit; the interpreter was killed and replaced.
+    TimedOut,
+    /// The memory cap was hit; the interpreter was replaced if it died.
+    OutOfMemory,
+    /// A shell command exited with this code.
+    Exited(i32),
+}
+
+/// An image the code left behind (an open matplotlib figure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageOutput {
+    /// Image format, e.g. "png".
+    pub format: String,
+    /// Base64 of the image bytes.
+    pub base64_data: String,
+}
+
+/// The result of one run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// How it ended.
+    pub status: RunStatus,
+    /// Captured standard output (possibly truncated).
+    pub stdout: String,
+    /// Captured standard error (possibly truncated); for TimedOut/OutOfMemory the service's text.
+    pub stderr: String,
+    /// Value of the last expression: JSON types stay JSON, NaN becomes null, others are repr text;
+    /// `Value::String("")` when there is none. Null for shell runs.
+    pub result: serde_json::Value,
+    /// An open matplotlib figure at the end of the run, when matplotlib is installed.
+    pub image: Option<ImageOutput>,
+    /// Time spent running the code.
+    pub duration: Duration,
+}
+
+/// Starts sandboxed workers. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    _private: (),
+}
+
+impl Runtime {
+    /// Probe the kernel's isolation features and prepare to start workers.
+    /// In `Auto` mode, prints one clear warning (via `tracing::warn!` and stderr) when degrading.
+    pub async fn new(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
+        let _ = config;
+        todo!("runtime helper implements this")
+    }
+
+    /// The isolation actually in force.
+    pub fn isolation(&self) -> IsolationReport {
+        todo!("runtime helper implements this")
+    }
+
+    /// The pool type.
+    pub fn pool_type(&self) -> PoolType {
+        todo!("runtime helper implements this")
+    }
+
+    /// Start a ready worker whose `/mnt/data` (and working directory) is `workdir` on the host.
+    pub async fn spawn(&self, workdir: &Path) -> Result<Worker, RuntimeError> {
+        let _ = workdir;
+        todo!("runtime helper implements this")
+    }
+}
+
+/// One session's interpreter. Not shared: the session manager serialises calls.
+#[derive(Debug)]
+pub struct Worker {
+    _private: (),
+}
+
+impl Worker {
+    /// Run Python code. A timeout kills and replaces the interpreter (files in workdir remain).
+    pub async fn run_python(&mut self, run: PythonRun) -> Result<RunOutcome, RuntimeError> {
+        let _ = run;
+        todo!("runtime helper implements this")
+    }
+
+    /// Run a shell command.
+    pub async fn run_shell(&mut self, run: ShellRun) -> Result<RunOutcome, RuntimeError> {
+        let _ = run;
+        todo!("runtime helper implements this")
+    }
+
+    /// Resident memory of the worker's processes in bytes, when known.
+    pub fn memory_rss_bytes(&self) -> Option<u64> {
+        todo!("runtime helper implements this")
+    }
+
+    /// Stop the worker and its processes.
+    pub async fn shutdown(self) {
+        todo!("runtime helper implements this")
+    }
+}
+
+/// A pool of pre-started workers, each with its own fresh slot directory under a data root,
+/// so that allocating a session costs no interpreter start-up. Refills in the background.
+#[derive(Debug, Clone)]
+pub struct WarmPool {
+    _private: (),
+}
+
+impl WarmPool {
+    /// Create a pool that keeps `size` ready workers with slot directories under `data_root`.
+    pub fn new(runtime: Runtime, data_root: PathBuf, size: usize) -> WarmPool {
+        let _ = (runtime, data_root, size);
+        todo!("runtime helper implements this")
+    }
+
+    /// Take a ready worker and its slot directory (starting one on demand when the pool is empty).
+    pub async fn acquire(&self) -> Result<(Worker, PathBuf), RuntimeError> {
+        todo!("runtime helper implements this")
+    }
+
+    /// Stop all idle workers (on shutdown).
+    pub async fn shutdown(&self) {
+        todo!("runtime helper implements this")
+    }
+}

@@ -1,0 +1,1 @@
+//! End-to-end suites across the crates live in `tests/`.
