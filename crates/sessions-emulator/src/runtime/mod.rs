@@ -5,7 +5,19 @@
 //! is private to the runtime.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+mod cgroup;
+mod protocol;
+mod sandbox;
+mod session;
+mod setup;
+mod sys;
+mod warm_pool;
+mod worker;
+
+pub use setup::FORCE_DEGRADED_ENV;
 
 /// What kind of pool this emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -156,61 +168,110 @@ pub struct RunOutcome {
 /// Starts sandboxed workers. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Runtime {
-    _private: (),
+    inner: Arc<RuntimeInner>,
+}
+
+/// Everything a worker needs to (re)start its interpreter.
+#[derive(Debug)]
+pub(crate) struct RuntimeInner {
+    config: RuntimeConfig,
+    /// The interpreter actually executed (`sys.executable` of `config.python`).
+    python_exe: PathBuf,
+    /// The namespace sandbox plan; `None` in degraded mode.
+    sandbox: Option<sandbox::SandboxTemplate>,
+    limits: sys::Limits,
+    /// Per-worker pids cgroups (the process cap), when a controller is writable.
+    pids: Option<cgroup::PidsController>,
+    report: IsolationReport,
+    /// MPLCONFIGDIR for unsandboxed workers.
+    mpl_config_dir: Option<String>,
 }
 
 impl Runtime {
     /// Probe the kernel's isolation features and prepare to start workers.
     /// In `Auto` mode, prints one clear warning (via `tracing::warn!` and stderr) when degrading.
+    ///
+    /// Setting the environment variable [`FORCE_DEGRADED_ENV`] makes the namespace probe fail.
     pub async fn new(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
-        let _ = config;
-        todo!("runtime helper implements this")
+        let inner = setup::build(config, None).await?;
+        Ok(Runtime {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Like [`Runtime::new`], but the namespace probe fails with `reason` (for tests of the
+    /// `Auto` fallback and of `Namespaces` refusing to start).
+    pub async fn new_with_failed_probe(
+        config: RuntimeConfig,
+        reason: &str,
+    ) -> Result<Runtime, RuntimeError> {
+        let inner = setup::build(config, Some(reason.to_string())).await?;
+        Ok(Runtime {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The isolation actually in force.
     pub fn isolation(&self) -> IsolationReport {
-        todo!("runtime helper implements this")
+        self.inner.report.clone()
     }
 
     /// The pool type.
     pub fn pool_type(&self) -> PoolType {
-        todo!("runtime helper implements this")
+        self.inner.config.pool_type
     }
 
     /// Start a ready worker whose `/mnt/data` (and working directory) is `workdir` on the host.
     pub async fn spawn(&self, workdir: &Path) -> Result<Worker, RuntimeError> {
-        let _ = workdir;
-        todo!("runtime helper implements this")
+        let proc = worker::Proc::spawn(&self.inner, workdir).await?;
+        Ok(Worker {
+            rt: Arc::clone(&self.inner),
+            workdir: workdir.to_path_buf(),
+            proc: Some(proc),
+        })
     }
 }
 
 /// One session's interpreter. Not shared: the session manager serialises calls.
 #[derive(Debug)]
 pub struct Worker {
-    _private: (),
+    rt: Arc<RuntimeInner>,
+    workdir: PathBuf,
+    /// `None` after a failed restart; the next run tries again.
+    proc: Option<worker::Proc>,
 }
 
 impl Worker {
     /// Run Python code. A timeout kills and replaces the interpreter (files in workdir remain).
     pub async fn run_python(&mut self, run: PythonRun) -> Result<RunOutcome, RuntimeError> {
-        let _ = run;
-        todo!("runtime helper implements this")
+        let req = protocol::Request::Py {
+            code: &run.code,
+            jupyter: run.jupyter_format,
+            max_output: run.max_output,
+        };
+        self.run_request(req, run.timeout, run.max_output).await
     }
 
     /// Run a shell command.
     pub async fn run_shell(&mut self, run: ShellRun) -> Result<RunOutcome, RuntimeError> {
-        let _ = run;
-        todo!("runtime helper implements this")
+        let req = protocol::Request::Sh {
+            command: &run.command,
+            stdin: run.stdin.as_deref(),
+            max_output: run.max_output,
+        };
+        self.run_request(req, run.timeout, run.max_output).await
     }
 
     /// Resident memory of the worker's processes in bytes, when known.
     pub fn memory_rss_bytes(&self) -> Option<u64> {
-        todo!("runtime helper implements this")
+        self.proc.as_ref()?.rss_bytes()
     }
 
     /// Stop the worker and its processes.
-    pub async fn shutdown(self) {
-        todo!("runtime helper implements this")
+    pub async fn shutdown(mut self) {
+        if let Some(proc) = self.proc.take() {
+            proc.kill().await;
+        }
     }
 }
 
@@ -218,23 +279,24 @@ impl Worker {
 /// so that allocating a session costs no interpreter start-up. Refills in the background.
 #[derive(Debug, Clone)]
 pub struct WarmPool {
-    _private: (),
+    inner: Arc<warm_pool::PoolInner>,
 }
 
 impl WarmPool {
     /// Create a pool that keeps `size` ready workers with slot directories under `data_root`.
     pub fn new(runtime: Runtime, data_root: PathBuf, size: usize) -> WarmPool {
-        let _ = (runtime, data_root, size);
-        todo!("runtime helper implements this")
+        WarmPool {
+            inner: warm_pool::PoolInner::new(runtime, data_root, size),
+        }
     }
 
     /// Take a ready worker and its slot directory (starting one on demand when the pool is empty).
     pub async fn acquire(&self) -> Result<(Worker, PathBuf), RuntimeError> {
-        todo!("runtime helper implements this")
+        warm_pool::acquire(&self.inner).await
     }
 
     /// Stop all idle workers (on shutdown).
     pub async fn shutdown(&self) {
-        todo!("runtime helper implements this")
+        warm_pool::shutdown(&self.inner).await
     }
 }

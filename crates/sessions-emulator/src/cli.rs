@@ -1,0 +1,156 @@
+//! Command-line options ([`ServeArgs`]) and [`run_cli`], shared by the `sessions-emulator`
+//! binary and the project's `dynsess serve`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{AuthMode, default_python};
+use crate::runtime::{IsolationMode, PoolType};
+use crate::server::{Emulator, EmulatorBuilder, EmulatorError};
+
+/// `--pool-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PoolTypeArg {
+    /// Python code interpreter.
+    Python,
+    /// Shell (`shellCommand`).
+    Shell,
+}
+
+/// `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthArg {
+    /// Token optional, never checked.
+    Any,
+    /// A bearer token is required.
+    Bearer,
+    /// A bearer JWT with an accepted audience is required (signature not checked).
+    Audience,
+}
+
+/// `--isolation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IsolationArg {
+    /// Namespaces when available, else degraded with a warning.
+    Auto,
+    /// Require namespaces.
+    Namespaces,
+    /// Resource limits and a per-session directory only.
+    Degraded,
+}
+
+/// Options of `sessions-emulator` / `dynsess serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to bind (0 picks a free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Pool type.
+    #[arg(long, value_enum, default_value_t = PoolTypeArg::Python)]
+    pub pool_type: PoolTypeArg,
+    /// Authentication mode.
+    #[arg(long, value_enum, default_value_t = AuthArg::Any)]
+    pub auth: AuthArg,
+    /// Idle cooldown in seconds (the service allows 300–3600).
+    #[arg(long, default_value_t = 300)]
+    pub cooldown: u64,
+    /// Maximum number of concurrent sessions.
+    #[arg(long, default_value_t = 100)]
+    pub max_sessions: usize,
+    /// Pre-started interpreters kept ready.
+    #[arg(long, default_value_t = 2)]
+    pub prewarm: usize,
+    /// The python3 interpreter.
+    #[arg(long, env = "SESSIONS_EMULATOR_PYTHON")]
+    pub python: Option<PathBuf>,
+    /// Memory cap per session, in MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub memory_limit_mb: u64,
+    /// Reject a `properties` envelope on `executions` (SessionPropertiesMissing).
+    #[arg(long)]
+    pub strict: bool,
+    /// Allow binding a non-loopback address.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Keep session directories here (default: a temporary directory removed on exit).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Isolation mode.
+    #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
+    pub isolation: IsolationArg,
+}
+
+impl ServeArgs {
+    /// The builder these options describe.
+    pub fn builder(&self) -> EmulatorBuilder {
+        let mut b = Emulator::builder()
+            .host(self.host.clone())
+            .port(self.port)
+            .pool_type(match self.pool_type {
+                PoolTypeArg::Python => PoolType::Python,
+                PoolTypeArg::Shell => PoolType::Shell,
+            })
+            .auth(match self.auth {
+                AuthArg::Any => AuthMode::Any,
+                AuthArg::Bearer => AuthMode::Bearer,
+                AuthArg::Audience => AuthMode::Audience,
+            })
+            .cooldown(Duration::from_secs(self.cooldown.max(1)))
+            .max_sessions(self.max_sessions)
+            .prewarm(self.prewarm)
+            .python(self.python.clone().unwrap_or_else(default_python))
+            .memory_limit_bytes(self.memory_limit_mb.saturating_mul(1024 * 1024))
+            .strict(self.strict)
+            .allow_non_loopback(self.allow_non_loopback)
+            .isolation(match self.isolation {
+                IsolationArg::Auto => IsolationMode::Auto,
+                IsolationArg::Namespaces => IsolationMode::Namespaces,
+                IsolationArg::Degraded => IsolationMode::Degraded,
+            });
+        if let Some(d) = &self.data_dir {
+            b = b.data_dir(d.clone());
+        }
+        b
+    }
+}
+
+/// Start the emulator, print the endpoint URL as the first line on stdout, and serve until
+/// Ctrl-C (or SIGTERM), then shut down gracefully. Logging goes to stderr (set it up first).
+pub async fn run_cli(args: ServeArgs) -> Result<(), EmulatorError> {
+    if !(300..=3600).contains(&args.cooldown) {
+        tracing::warn!(
+            cooldown = args.cooldown,
+            "the service allows a cooldown of 300-3600 s; using {} s anyway",
+            args.cooldown.max(1)
+        );
+    }
+    let handle = args.builder().start().await?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", handle.endpoint());
+        let _ = out.flush();
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}

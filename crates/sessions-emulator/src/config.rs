@@ -1,0 +1,114 @@
+//! Emulator settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::runtime::{IsolationMode, PoolType};
+
+/// How requests are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// A bearer token is optional and never checked (the default).
+    #[default]
+    Any,
+    /// `Authorization: Bearer <token>` is required (any token); a missing one is 401.
+    Bearer,
+    /// A bearer JWT is required and its `aud` must be `https://dynamicsessions.io` or
+    /// `https://acasessions.io`. The signature is not verified.
+    Audience,
+}
+
+impl std::str::FromStr for AuthMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "any" => Ok(AuthMode::Any),
+            "bearer" => Ok(AuthMode::Bearer),
+            "audience" => Ok(AuthMode::Audience),
+            other => Err(format!("unknown auth mode '{other}' (any|bearer|audience)")),
+        }
+    }
+}
+
+/// Upload size limit: 128 MiB (the service documents "128 MB").
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Execution wall-clock cap of the service.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(220);
+
+/// All settings of an emulator instance. Build it through [`crate::Emulator::builder`].
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Address to bind (default `127.0.0.1`).
+    pub host: String,
+    /// Port to bind; 0 picks a free port (the default).
+    pub port: u16,
+    /// Python or shell pool.
+    pub pool_type: PoolType,
+    /// Authentication mode.
+    pub auth: AuthMode,
+    /// Idle time after which a session is reclaimed (default 300 s).
+    pub cooldown: Duration,
+    /// How often the reaper looks for idle sessions (default: a quarter of the cooldown, 50 ms–5 s).
+    pub reap_interval: Option<Duration>,
+    /// Maximum number of concurrent sessions (default 100); beyond it, 429.
+    pub max_sessions: usize,
+    /// Number of pre-started interpreters kept ready (default 2).
+    pub prewarm: usize,
+    /// The python3 interpreter (default: `$SESSIONS_EMULATOR_PYTHON`, else `python3`).
+    pub python: PathBuf,
+    /// Memory cap per session in bytes (default 2 GiB).
+    pub memory_limit_bytes: u64,
+    /// Strict mode: reject a `properties` envelope on `executions` (and a flat body on `code/execute`).
+    pub strict: bool,
+    /// Allow binding a non-loopback address.
+    pub allow_non_loopback: bool,
+    /// Where session directories live; default a temporary directory removed on shutdown.
+    pub data_dir: Option<PathBuf>,
+    /// Isolation requested from the runtime.
+    pub isolation: IsolationMode,
+    /// Upload size limit in bytes (default 128 MiB).
+    pub max_upload_bytes: u64,
+    /// Pool name used in `stopSession` messages (default `local`).
+    pub pool_name: String,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_string(),
+            port: 0,
+            pool_type: PoolType::Python,
+            auth: AuthMode::Any,
+            cooldown: Duration::from_secs(300),
+            reap_interval: None,
+            max_sessions: 100,
+            prewarm: 2,
+            python: default_python(),
+            memory_limit_bytes: 2 * 1024 * 1024 * 1024,
+            strict: false,
+            allow_non_loopback: false,
+            data_dir: None,
+            isolation: IsolationMode::Auto,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            pool_name: "local".to_string(),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// The effective reaper interval.
+    pub fn effective_reap_interval(&self) -> Duration {
+        self.reap_interval.unwrap_or_else(|| {
+            (self.cooldown / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
+        })
+    }
+}
+
+/// `$SESSIONS_EMULATOR_PYTHON` when set and non-empty, else `python3`.
+pub fn default_python() -> PathBuf {
+    match std::env::var_os("SESSIONS_EMULATOR_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from("python3"),
+    }
+}

@@ -1,0 +1,375 @@
+//! File routes of both families: dispatch by api-version, streaming upload and download.
+
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{FromRequest, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+use tokio::io::AsyncWriteExt;
+
+use super::{Params, Shared, legacy};
+use crate::api_version::ApiVersion;
+use crate::error::{ApiError, codes};
+use crate::files::{self, SessionDir, relative_parts};
+use crate::shapes::{FileInfo, FileList};
+
+/// Most entries one listing returns.
+const LIST_LIMIT: usize = 10_000;
+
+/// `/files`: list (both families) or upload (current).
+pub async fn files_root(State(st): State<Shared>, params: Params, req: Request) -> Response {
+    let result = async {
+        let version = crate::api_version::ApiVersion::parse(params.get("api-version"))?;
+        match (req.method().clone(), version.is_legacy()) {
+            (Method::GET, true) => legacy::list(&st, &params).await,
+            (Method::GET, false) => list(&st, &params, version).await,
+            (Method::POST, false) => {
+                let mp = Multipart::from_request(req, &()).await;
+                upload(&st, &params, version, mp).await
+            }
+            _ => Err(not_supported(&req, version)),
+        }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `/files/...`: legacy `upload` and `content/{name}`, current `{name}` and `{name}/content`.
+pub async fn files_rest(State(st): State<Shared>, params: Params, req: Request) -> Response {
+    let result = async {
+        let version = ApiVersion::parse(params.get("api-version"))?;
+        let segs = raw_segments(req.uri().path())?;
+        let method = req.method().clone();
+        if version.is_legacy() {
+            return match (method, segs.first().map(String::as_str)) {
+                (Method::POST, Some("upload")) if segs.len() == 1 => {
+                    let mp = Multipart::from_request(req, &()).await;
+                    legacy::upload(&st, &params, mp).await
+                }
+                (Method::GET, Some("content")) if segs.len() >= 2 => {
+                    legacy::download(&st, &params, &segs[1..].join("/")).await
+                }
+                _ => Err(not_supported(&req, version)),
+            };
+        }
+        match (method, segs.as_slice()) {
+            (Method::GET, [name]) => metadata(&st, &params, version, name).await,
+            (Method::DELETE, [name]) => delete(&st, &params, name).await,
+            (Method::GET, [name, content]) if content == "content" => {
+                download_current(&st, &params, name).await
+            }
+            _ => Err(not_supported(&req, version)),
+        }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn not_supported(req: &Request, version: ApiVersion) -> ApiError {
+    ApiError::not_supported(format!(
+        "The request '{} {}' is not supported in api-version {}.",
+        req.method(),
+        req.uri().path(),
+        version.as_str()
+    ))
+}
+
+/// Percent-decoded path segments after `/files/`.
+fn raw_segments(path: &str) -> Result<Vec<String>, ApiError> {
+    path.trim_start_matches('/')
+        .split('/')
+        .skip(1)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| ApiError::validation("The file name is not valid UTF-8."))
+        })
+        .collect()
+}
+
+/// The session directory of a session-scoped file call (allocating the session).
+pub async fn session_dir(st: &Shared, params: &Params) -> Result<SessionDir, ApiError> {
+    let identifier = params.identifier()?;
+    let alloc = st.session(&identifier).await?;
+    Ok(alloc.session.slot()?.dir.clone())
+}
+
+/// The `path` query value as components.
+fn path_parts(params: &Params) -> Result<Vec<String>, ApiError> {
+    match params.get("path") {
+        None | Some("") => Ok(Vec::new()),
+        Some(p) => relative_parts(p, "path"),
+    }
+}
+
+/// `path` + name as components.
+fn entry_parts(params: &Params, name: &str) -> Result<Vec<String>, ApiError> {
+    let mut parts = path_parts(params)?;
+    let name_parts = relative_parts(name, "file name")?;
+    if name_parts.is_empty() {
+        return Err(ApiError::validation("A file name is required."));
+    }
+    parts.extend(name_parts);
+    Ok(parts)
+}
+
+async fn list(st: &Shared, params: &Params, version: ApiVersion) -> Result<Response, ApiError> {
+    let recursive = params.flag("recursive")?;
+    let parts = path_parts(params)?;
+    let dir = session_dir(st, params).await?;
+    let with_dir = version >= ApiVersion::V2025_10_02;
+    let value = tokio::task::spawn_blocking(move || -> Result<Vec<FileInfo>, ApiError> {
+        let start = dir.resolve(&parts)?;
+        let md = std::fs::metadata(&start.host).map_err(|e| ApiError::io(&e, "the directory"))?;
+        if !md.is_dir() {
+            return Err(ApiError::not_found("The path is not a directory."));
+        }
+        let entries = files::list(&dir, &start, recursive, LIST_LIMIT)
+            .map_err(|e| ApiError::io(&e, "the directory"))?;
+        Ok(entries
+            .iter()
+            .map(|e| files::file_info(&e.name, &e.dir, &e.md, with_dir))
+            .collect())
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(FileList { value }).into_response())
+}
+
+async fn metadata(
+    st: &Shared,
+    params: &Params,
+    version: ApiVersion,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let parts = entry_parts(params, name)?;
+    let dir = session_dir(st, params).await?;
+    let resolved = dir.resolve(&parts)?;
+    let md = tokio::fs::metadata(&resolved.host)
+        .await
+        .map_err(|e| ApiError::io(&e, &format!("The file '{name}'")))?;
+    let (file_name, parent) = resolved
+        .rel
+        .split_last()
+        .ok_or_else(|| ApiError::validation("A file name is required."))?;
+    let with_dir = version >= ApiVersion::V2025_10_02;
+    Ok(Json(files::file_info(file_name, parent, &md, with_dir)).into_response())
+}
+
+async fn delete(st: &Shared, params: &Params, name: &str) -> Result<Response, ApiError> {
+    let parts = entry_parts(params, name)?;
+    let dir = session_dir(st, params).await?;
+    let (parent, file_name) = dir.resolve_parent(&parts)?;
+    let target = parent.host.join(&file_name);
+    let what = format!("The file '{name}'");
+    let md = tokio::fs::symlink_metadata(&target)
+        .await
+        .map_err(|e| ApiError::io(&e, &what))?;
+    let res = if md.is_dir() {
+        tokio::fs::remove_dir_all(&target).await
+    } else {
+        tokio::fs::remove_file(&target).await
+    };
+    res.map_err(|e| ApiError::io(&e, &what))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn download_current(st: &Shared, params: &Params, name: &str) -> Result<Response, ApiError> {
+    let parts = entry_parts(params, name)?;
+    let dir = session_dir(st, params).await?;
+    stream_file(&dir, &parts, name).await
+}
+
+/// Stream a session file: raw bytes, guessed Content-Type, Content-Length, Last-Modified.
+pub async fn stream_file(
+    dir: &SessionDir,
+    parts: &[String],
+    name: &str,
+) -> Result<Response, ApiError> {
+    let resolved = dir.resolve(parts)?;
+    let what = format!("The file '{name}'");
+    let file = tokio::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&resolved.host)
+        .await
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => ApiError::not_found(format!("{what} was not found")),
+            _ => ApiError::io(&e, &what),
+        })?;
+    let md = file.metadata().await.map_err(|e| ApiError::io(&e, &what))?;
+    if !md.is_file() {
+        return Err(ApiError::not_found(format!("{what} is not a file")));
+    }
+    let base = resolved.rel.last().cloned().unwrap_or_default();
+    let mut resp = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024))
+        .into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&files::content_type(&base)) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(md.len()));
+    if let Ok(m) = md.modified()
+        && let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(m))
+    {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    Ok(resp)
+}
+
+/// A received upload, staged outside the session.
+pub struct Staged {
+    /// The client's file name.
+    pub filename: String,
+    /// The staged file.
+    pub path: PathBuf,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Read the multipart body: stream the part named `file` to a staging file, enforcing the
+/// size limit (413 after draining the rest of the body), and skip other parts.
+pub async fn receive(
+    st: &Shared,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<Staged, ApiError> {
+    let mut mp = mp.map_err(|e| {
+        ApiError::validation(format!(
+            "The request must be multipart/form-data with a part named 'file': {}",
+            e.body_text()
+        ))
+    })?;
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        ApiError::validation(format!(
+            "The multipart body is malformed: {}",
+            e.body_text()
+        ))
+    };
+    let limit = st.config.max_upload_bytes;
+    let mut staged: Option<Staged> = None;
+    let mut too_large = false;
+    while let Some(mut field) = mp.next_field().await.map_err(malformed)? {
+        if field.name() != Some("file") || staged.is_some() || too_large {
+            while field.chunk().await.map_err(malformed)?.is_some() {}
+            continue;
+        }
+        let filename = field
+            .file_name()
+            .map(str::to_string)
+            .filter(|f| !f.trim().is_empty())
+            .ok_or_else(|| ApiError::validation("The 'file' part has no file name."))?;
+        let path = st.staging.join(uuid::Uuid::new_v4().to_string());
+        let guard = Staged { filename, path };
+        let mut out = tokio::fs::File::create(&guard.path)
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot stage the upload: {e}")))?;
+        let mut size: u64 = 0;
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            size += chunk.len() as u64;
+            if size > limit {
+                too_large = true;
+                while field.chunk().await.map_err(malformed)?.is_some() {}
+                break;
+            }
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::internal(format!("cannot stage the upload: {e}")))?;
+        }
+        if too_large {
+            continue; // `guard` drops here and removes the partial file
+        }
+        out.flush()
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot stage the upload: {e}")))?;
+        staged = Some(guard);
+    }
+    if too_large {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::TOO_LARGE,
+            format!("The file is larger than the limit of {limit} bytes."),
+        ));
+    }
+    staged.ok_or_else(|| ApiError::validation("The multipart body has no part named 'file'."))
+}
+
+/// Move a staged upload into the session under `dir_parts` + the client's file name.
+/// Returns the final host path and its components relative to the session root.
+pub async fn place(
+    dir: &SessionDir,
+    dir_parts: Vec<String>,
+    staged: &Staged,
+) -> Result<(PathBuf, Vec<String>), ApiError> {
+    let mut parts = dir_parts;
+    let name_parts = relative_parts(&staged.filename, "file name")?;
+    if name_parts.is_empty() {
+        return Err(ApiError::validation("The uploaded file name is empty."));
+    }
+    parts.extend(name_parts);
+    let (parent, name) = dir.resolve_parent(&parts)?;
+    tokio::fs::create_dir_all(&parent.host)
+        .await
+        .map_err(|e| ApiError::validation(format!("Cannot create the directory: {e}")))?;
+    // Re-check after creating: the parent must still be a real directory inside the session.
+    let parent = dir.resolve(&parent.rel)?;
+    let target = parent.host.join(&name);
+    if tokio::fs::symlink_metadata(&target)
+        .await
+        .is_ok_and(|m| m.is_dir())
+    {
+        return Err(ApiError::validation(format!(
+            "A directory named '{name}' already exists."
+        )));
+    }
+    move_file(&staged.path, &target).await?;
+    let mut rel = parent.rel;
+    rel.push(name);
+    Ok((target, rel))
+}
+
+async fn move_file(from: &Path, to: &Path) -> Result<(), ApiError> {
+    match tokio::fs::rename(from, to).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let tmp = to.with_file_name(format!(".upload-{}", uuid::Uuid::new_v4()));
+            tokio::fs::copy(from, &tmp)
+                .await
+                .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))?;
+            tokio::fs::rename(&tmp, to)
+                .await
+                .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))
+        }
+        Err(e) => Err(ApiError::internal(format!("cannot store the upload: {e}"))),
+    }
+}
+
+async fn upload(
+    st: &Shared,
+    params: &Params,
+    version: ApiVersion,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = params.identifier()?;
+    let dir_parts = path_parts(params)?;
+    let staged = receive(st, mp).await?;
+    let alloc = st.session(&identifier).await?;
+    let dir = alloc.session.slot()?.dir.clone();
+    let (target, rel) = place(&dir, dir_parts, &staged).await?;
+    let md = tokio::fs::metadata(&target)
+        .await
+        .map_err(|e| ApiError::io(&e, "the uploaded file"))?;
+    let (name, parent) = rel
+        .split_last()
+        .ok_or_else(|| ApiError::internal("empty upload path"))?;
+    let with_dir = version >= ApiVersion::V2025_10_02;
+    Ok(Json(files::file_info(name, parent, &md, with_dir)).into_response())
+}

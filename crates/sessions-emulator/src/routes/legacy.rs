@@ -1,0 +1,104 @@
+//! Legacy family (2024-02-02-preview, 2024-08-02-preview): `code/execute`, `files/upload`,
+//! `files`, `files/content/{name}`, with `$id` fields and `properties` envelopes.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+
+use super::files::{place, receive, session_dir, stream_file};
+use super::{Params, Shared, current, validate_identifier};
+use crate::api_version::Family;
+use crate::error::ApiError;
+use crate::execution;
+use crate::files::{self, relative_parts};
+use crate::shapes::LegacyFileList;
+
+/// `POST code/execute`.
+pub async fn execute(
+    State(st): State<Shared>,
+    params: Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    params.version(Family::Legacy, "code/execute")?;
+    let req = execution::parse_request(&body, st.config.pool_type, st.config.strict, true)?;
+    let identifier = match params.get("identifier") {
+        Some(_) => params.identifier()?,
+        None => validate_identifier(req.body_identifier.as_deref())?,
+    };
+    let alloc = st.session(&identifier).await?;
+    let slot = alloc.session.slot()?;
+    let outcome = execution::run(slot, req.kind).await?;
+    alloc.session.touch();
+    let mut out = HeaderMap::new();
+    let id = headers
+        .get("operation-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        out.insert("operation-id", v);
+    }
+    current::timing_headers(&mut out, &alloc, started, Some(outcome.duration));
+    Ok((out, Json(execution::to_legacy(&outcome))).into_response())
+}
+
+/// `GET files` (legacy): every regular file under `/mnt/data`, with paths relative to it.
+pub async fn list(st: &Shared, params: &Params) -> Result<Response, ApiError> {
+    let dir = session_dir(st, params).await?;
+    let items = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let root = dir.resolve(&[])?;
+        let entries = files::list(&dir, &root, true, 10_000)
+            .map_err(|e| ApiError::io(&e, "the session directory"))?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.md.is_file())
+            .map(|e| {
+                let mut p = e.dir.clone();
+                p.push(e.name.clone());
+                let mtime = e.md.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                (p.join("/"), e.md.len(), mtime)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(LegacyFileList::new(items)).into_response())
+}
+
+/// `POST files/upload` (legacy): answers a one-item list; a `/mnt/data/` prefix is stripped.
+pub async fn upload(
+    st: &Shared,
+    params: &Params,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = params.identifier()?;
+    let staged = receive(st, mp).await?;
+    let alloc = st.session(&identifier).await?;
+    let dir = alloc.session.slot()?.dir.clone();
+    let (target, rel) = place(&dir, Vec::new(), &staged).await?;
+    let md = tokio::fs::metadata(&target)
+        .await
+        .map_err(|e| ApiError::io(&e, "the uploaded file"))?;
+    let mtime = md.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+    Ok(Json(LegacyFileList::new(vec![(rel.join("/"), md.len(), mtime)])).into_response())
+}
+
+/// `GET files/content/{name}` (legacy); the name may be a path and may carry `/mnt/data/`.
+pub async fn download(st: &Shared, params: &Params, name: &str) -> Result<Response, ApiError> {
+    // `files/content//mnt/data/x` arrives as `mnt/data/x` once `//` is collapsed.
+    let name = name.strip_prefix("mnt/data/").unwrap_or(name);
+    let parts = relative_parts(name, "file name")?;
+    if parts.is_empty() {
+        return Err(ApiError::validation("A file name is required."));
+    }
+    let dir = session_dir(st, params).await?;
+    stream_file(&dir, &parts, name).await
+}

@@ -1,0 +1,312 @@
+# Sessions emulator kernel: one persistent interpreter per session.
+#
+# Protocol: the parent writes one JSON request per line on our original stdin and
+# reads one JSON response per line from our original stdout. Both are moved to
+# private, non-inheritable fds at start-up; fd 0 becomes /dev/null and fds 1/2
+# become memory files that capture everything user code (and its subprocesses)
+# write, so nothing the code does can corrupt the protocol.
+#
+# Keep start-up lean: only cheap stdlib modules are imported here; anything
+# heavier is imported lazily on the path that needs it.
+import ast
+import io
+import json
+import os
+import sys
+import time
+
+_KERNEL_FILE = sys._getframe().f_code.co_filename
+_DATA = os.environ.get("SESSIONS_KERNEL_DATA", "/mnt/data")
+_CAPTURE_CAP = 8 * 1024 * 1024  # bytes read back per stream when no max_output is given
+_CELLS = {}  # filename -> source, for tracebacks of code defined in earlier runs
+
+
+def _memfile(name):
+    try:
+        return os.memfd_create(name, os.MFD_CLOEXEC)
+    except (AttributeError, OSError):
+        import tempfile
+
+        return os.dup(tempfile.TemporaryFile().fileno())
+
+
+def _setup_fds():
+    proto_in = os.dup(0)  # os.dup makes non-inheritable copies
+    proto_out = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    keep_out = _memfile("stdout")
+    keep_err = _memfile("stderr")
+    os.dup2(keep_out, 1)
+    os.dup2(keep_err, 2)
+    return proto_in, proto_out, keep_out, keep_err
+
+
+def _text_stream(fd):
+    raw = io.FileIO(fd, "w", closefd=False)
+    return io.TextIOWrapper(
+        raw, encoding="utf-8", errors="backslashreplace", write_through=True
+    )
+
+
+_PIN, _POUT, _OUT, _ERR = _setup_fds()
+sys.stdout = sys.__stdout__ = _text_stream(1)
+sys.stderr = sys.__stderr__ = _text_stream(2)
+sys.stdin = sys.__stdin__ = open(0, "r", closefd=False)
+_proto_in = open(_PIN, "rb")
+# User code runs in a fresh __main__ module (so pickle/multiprocessing find its classes);
+# the kernel's own functions keep their original globals.
+_main = type(sys)("__main__")
+_main.__builtins__ = __builtins__
+sys.modules["__main__"] = _main
+_globals = _main.__dict__
+
+
+def _reset_capture():
+    for keep, fd in ((_OUT, 1), (_ERR, 2)):
+        os.ftruncate(keep, 0)
+        os.lseek(keep, 0, os.SEEK_SET)
+        os.dup2(keep, fd)  # user code may have closed or replaced fd 1/2
+
+
+def _read_capture(keep, max_chars):
+    size = os.fstat(keep).st_size
+    limit = _CAPTURE_CAP if max_chars is None else min(_CAPTURE_CAP, 4 * max_chars + 4)
+    data = os.pread(keep, min(size, limit), 0) if size else b""
+    text = data.decode("utf-8", "replace")
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars]
+    return text
+
+
+def _flush():
+    for s in (sys.stdout, sys.stderr):
+        try:
+            s.flush()
+        except Exception:
+            pass
+
+
+def _json_value(v, depth=0):
+    """Return (ok, value): the value as JSON types, NaN/inf as None."""
+    if v is None or v is True or v is False:
+        return True, v
+    if isinstance(v, int):
+        return True, int(v)
+    if isinstance(v, str):
+        return True, str(v)
+    if isinstance(v, float):
+        v = float(v)
+        return True, (v if v - v == 0.0 else None)  # NaN/inf -> null
+    if depth > 50:
+        return False, None
+    if isinstance(v, list):
+        out = []
+        for x in v:
+            ok, y = _json_value(x, depth + 1)
+            if not ok:
+                return False, None
+            out.append(y)
+        return True, out
+    if isinstance(v, dict):
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str:
+                return False, None
+            ok, y = _json_value(x, depth + 1)
+            if not ok:
+                return False, None
+            out[k] = y
+        return True, out
+    return False, None
+
+
+def _result(value, jupyter):
+    if value is None:
+        return None
+    if not jupyter:
+        ok, out = _json_value(value)
+        if ok:
+            return out
+    try:
+        return repr(value)
+    except Exception as e:  # a broken __repr__ must not break the kernel
+        return "<unrepresentable object: %s>" % type(e).__name__
+
+
+def _format_exception(e):
+    import linecache
+    import traceback
+
+    for name, src in _CELLS.items():
+        linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+    tb = e.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == _KERNEL_FILE:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(e), e, tb))
+
+
+def _render_figure():
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None or not plt.get_fignums():
+        return None
+    import base64
+
+    buf = io.BytesIO()
+    try:
+        plt.gcf().savefig(buf, format="png")
+    finally:
+        plt.close("all")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _run_python(req):
+    code = req["code"]
+    name = "<cell %d>" % (len(_CELLS) + 1)
+    _CELLS[name] = code
+    status, stderr_extra, value, has_value = "ok", "", None, False
+    start = time.perf_counter()
+    try:
+        tree = compile(code, name, "exec", ast.PyCF_ONLY_AST)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        if tree.body:
+            exec(compile(tree, name, "exec"), _globals)
+        if last is not None:
+            value = eval(compile(last, name, "eval"), _globals)
+            # A call returning None (print(...), plt.show()) counts as "no result", like
+            # the service; a None the user asked for (`None`, a variable) is null.
+            has_value = value is not None or not isinstance(last.body, ast.Call)
+    except MemoryError:
+        status = "oom"
+    except BaseException as e:  # SystemExit/KeyboardInterrupt are user errors too
+        status = "error"
+        _flush()
+        try:
+            stderr_extra = _format_exception(e)
+        except MemoryError:
+            status = "oom"
+    duration = time.perf_counter() - start
+    image = None
+    if status == "ok":
+        try:
+            image = _render_figure()
+        except Exception as e:
+            stderr_extra = "could not render the open figure: %r\n" % (e,)
+    _flush()
+    if stderr_extra:
+        os.write(2, stderr_extra.encode("utf-8", "replace"))
+    result = ""
+    if has_value and status == "ok":
+        result = _result(value, req.get("jupyter", False))
+    value = None
+    return {"status": status, "result": result, "image": image, "duration": duration}
+
+
+def _run_shell(req):
+    import subprocess
+
+    stdin = req.get("stdin")
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["bash", "-c", req["command"]],
+        input=None if stdin is None else stdin.encode("utf-8"),
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        cwd=_DATA,
+    )
+    duration = time.perf_counter() - start
+    code = proc.returncode
+    if code < 0:
+        code = 128 - code  # killed by a signal: report like bash does
+    return {"status": "exit", "exit_code": code, "result": None, "duration": duration}
+
+
+def _handle(req):
+    _reset_capture()
+    try:
+        if req.get("op") == "sh":
+            resp = _run_shell(req)
+        else:
+            resp = _run_python(req)
+    except MemoryError:
+        resp = {"status": "oom", "result": None, "duration": 0.0}
+    max_chars = req.get("max_output")
+    resp["stdout"] = _read_capture(_OUT, max_chars)
+    resp["stderr"] = _read_capture(_ERR, max_chars)
+    return resp
+
+
+def _send(obj):
+    data = (json.dumps(obj) + "\n").encode("ascii")
+    view = memoryview(data)
+    while view:
+        n = os.write(_POUT, view)
+        view = view[n:]
+
+
+def _install_path_rewrite(root):
+    """Degraded mode: map /mnt/data to the session's working directory."""
+    import builtins
+
+    prefix, bprefix = "/mnt/data", b"/mnt/data"
+    broot = os.fsencode(root)
+
+    def fix(p):
+        if isinstance(p, int):
+            return p
+        try:
+            s = os.fspath(p)
+        except TypeError:
+            return p
+        if isinstance(s, str):
+            if s == prefix or s.startswith(prefix + "/"):
+                return root + s[len(prefix) :]
+        elif s == bprefix or s.startswith(bprefix + b"/"):
+            return broot + s[len(bprefix) :]
+        return p
+
+    def wrap(f, nargs):
+        def g(*a, **k):
+            if a:
+                a = tuple(fix(x) for x in a[:nargs]) + a[nargs:]
+            for key in ("path", "file", "src", "dst"):
+                if key in k:
+                    k[key] = fix(k[key])
+            return f(*a, **k)
+
+        g.__name__, g.__doc__, g.__wrapped__ = f.__name__, f.__doc__, f
+        return g
+
+    builtins.open = io.open = wrap(io.open, 1)
+    one = "stat lstat listdir scandir mkdir rmdir remove unlink chdir open access chmod utime truncate readlink"
+    for n in one.split():
+        if hasattr(os, n):
+            setattr(os, n, wrap(getattr(os, n), 1))
+    for n in ("rename", "replace", "link", "symlink"):
+        setattr(os, n, wrap(getattr(os, n), 2))
+
+
+def main():
+    rewrite = os.environ.get("SESSIONS_KERNEL_REWRITE")
+    if rewrite:
+        _install_path_rewrite(rewrite)
+    if os.environ.get("SESSIONS_KERNEL_MODE") == "shell":
+        import subprocess  # noqa: F401  (paid once at spawn, not per command)
+    _send({"status": "ready", "pid": os.getpid()})
+    while True:
+        line = _proto_in.readline()
+        if not line:
+            os._exit(0)  # parent went away
+        try:
+            resp = _handle(json.loads(line))
+        except MemoryError:
+            resp = {"status": "oom", "result": None, "duration": 0.0, "stdout": "", "stderr": ""}
+        except BaseException as e:
+            msg = "internal kernel error: %r\n" % (e,)
+            resp = {"status": "error", "result": "", "duration": 0.0, "stdout": "", "stderr": msg}
+        _send(resp)
+
+
+main()

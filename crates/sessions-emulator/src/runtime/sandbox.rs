@@ -1,0 +1,307 @@
+//! Plans the sandbox root: which host paths are bound read-only, which are fresh tmpfs,
+//! and where the session's workdir appears (`/mnt/data`). The plan is built with ordinary
+//! (allocating) code here; `sys` only executes it in the child.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::sys::{Limits, MountOp, NsSetup};
+
+/// System directories exposed read-only (or recreated as symlinks on merged-/usr systems).
+const SYSTEM_DIRS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+];
+/// Device nodes bound from the host.
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
+
+/// The parts of the sandbox that are the same for every worker.
+#[derive(Debug)]
+pub(crate) struct SandboxTemplate {
+    new_root: PathBuf,
+    /// (source, path inside) pairs bound read-only.
+    ro_binds: Vec<(PathBuf, PathBuf)>,
+    /// (target, link) symlinks recreated inside.
+    symlinks: Vec<(PathBuf, PathBuf)>,
+    /// Host mount points below read-only binds, remounted read-only too.
+    submounts: Vec<PathBuf>,
+    tmp_size: u64,
+    network: bool,
+    limits: Limits,
+    uid: u32,
+    gid: u32,
+}
+
+impl SandboxTemplate {
+    /// Plan a root exposing the system directories and the interpreter's `prefixes`.
+    pub(crate) fn new(
+        new_root: PathBuf,
+        prefixes: &[PathBuf],
+        network: bool,
+        limits: Limits,
+        tmp_size: u64,
+    ) -> SandboxTemplate {
+        let mut ro_binds: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut symlinks = Vec::new();
+        for dir in SYSTEM_DIRS.iter().map(PathBuf::from) {
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    if let Ok(target) = std::fs::read_link(&dir) {
+                        symlinks.push((target, dir));
+                    }
+                }
+                Ok(m) if m.is_dir() => ro_binds.push((dir.clone(), dir)),
+                _ => {}
+            }
+        }
+        let covered = |p: &Path, binds: &[(PathBuf, PathBuf)]| {
+            binds.iter().any(|(_, inside)| p.starts_with(inside))
+        };
+        for prefix in prefixes {
+            // Bind both the path as the interpreter reports it and its resolved form, so
+            // symlinked executables (venvs, pyenv) resolve inside the sandbox too.
+            let canonical = std::fs::canonicalize(prefix).unwrap_or_else(|_| prefix.clone());
+            for inside in [prefix.clone(), canonical.clone()] {
+                if inside.is_absolute() && !covered(&inside, &ro_binds) && canonical.is_dir() {
+                    ro_binds.push((canonical.clone(), inside));
+                }
+            }
+        }
+        let submounts = host_mount_points()
+            .into_iter()
+            .filter(|m| {
+                ro_binds
+                    .iter()
+                    .any(|(src, _)| m.starts_with(src) && m != src)
+            })
+            .collect();
+        let (uid, gid) = super::sys::effective_ids();
+        SandboxTemplate {
+            new_root,
+            ro_binds,
+            symlinks,
+            submounts,
+            tmp_size,
+            network,
+            limits,
+            uid,
+            gid,
+        }
+    }
+
+    /// The full setup for a worker whose `/mnt/data` is `workdir`, plus a description of
+    /// each mount step for error messages.
+    pub(crate) fn setup_for(
+        &self,
+        workdir: &Path,
+        cgroup_procs: Option<CString>,
+    ) -> Result<(NsSetup, Vec<String>), String> {
+        let workdir = std::fs::canonicalize(workdir)
+            .map_err(|e| format!("workdir {}: {e}", workdir.display()))?;
+        let mut plan = Plan {
+            root: &self.new_root,
+            ops: Vec::new(),
+            what: Vec::new(),
+            dirs: HashSet::new(),
+        };
+        for (target, link) in &self.symlinks {
+            plan.push(
+                MountOp::Symlink {
+                    target: cstr(target)?,
+                    link: plan.inside(link)?,
+                },
+                format!("symlink {}", link.display()),
+            );
+        }
+        for (src, inside) in &self.ro_binds {
+            plan.dirs(inside)?;
+            let op = MountOp::Bind {
+                src: cstr(src)?,
+                dst: plan.inside(inside)?,
+                read_only: true,
+            };
+            plan.push(op, format!("bind {} read-only", src.display()));
+        }
+        for m in &self.submounts {
+            for (src, inside) in &self.ro_binds {
+                if let Ok(rest) = m.strip_prefix(src) {
+                    let dst = plan.inside(&inside.join(rest))?;
+                    plan.push(
+                        MountOp::RemountRo(dst),
+                        format!("remount {} read-only", m.display()),
+                    );
+                }
+            }
+        }
+        plan.dirs(Path::new("/dev"))?;
+        for dev in DEVICES {
+            let host = Path::new("/dev").join(dev);
+            if host.exists() {
+                plan.push(
+                    MountOp::File(plan.inside(&host)?),
+                    format!("create {}", host.display()),
+                );
+                let op = MountOp::Bind {
+                    src: cstr(&host)?,
+                    dst: plan.inside(&host)?,
+                    read_only: false,
+                };
+                plan.push(op, format!("bind {}", host.display()));
+            }
+        }
+        for (target, link) in [
+            ("/proc/self/fd", "fd"),
+            ("/proc/self/fd/0", "stdin"),
+            ("/proc/self/fd/1", "stdout"),
+            ("/proc/self/fd/2", "stderr"),
+        ] {
+            let op = MountOp::Symlink {
+                target: cstr(Path::new(target))?,
+                link: plan.inside(&Path::new("/dev").join(link))?,
+            };
+            plan.push(op, format!("symlink /dev/{link}"));
+        }
+        plan.tmpfs(Path::new("/dev/shm"), "mode=1777,size=64m".to_string())?;
+        plan.tmpfs(
+            Path::new("/tmp"),
+            format!("mode=1777,size={}", self.tmp_size),
+        )?;
+        plan.dirs(Path::new("/proc"))?;
+        plan.push(
+            MountOp::Proc(plan.inside(Path::new("/proc"))?),
+            "mount /proc".to_string(),
+        );
+        plan.dirs(Path::new("/mnt/data"))?;
+        let op = MountOp::Bind {
+            src: cstr(&workdir)?,
+            dst: plan.inside(Path::new("/mnt/data"))?,
+            read_only: false,
+        };
+        plan.push(op, format!("bind {} at /mnt/data", workdir.display()));
+        let setup = NsSetup {
+            new_root: cstr(&self.new_root)?,
+            ops: plan.ops,
+            network: self.network,
+            uid_map: format!("0 {} 1\n", self.uid).into_bytes(),
+            gid_map: format!("0 {} 1\n", self.gid).into_bytes(),
+            limits: self.limits,
+            cgroup_procs,
+        };
+        Ok((setup, plan.what))
+    }
+}
+
+struct Plan<'a> {
+    root: &'a Path,
+    ops: Vec<MountOp>,
+    what: Vec<String>,
+    dirs: HashSet<PathBuf>,
+}
+
+impl Plan<'_> {
+    fn inside(&self, p: &Path) -> Result<CString, String> {
+        let rel = p.strip_prefix("/").unwrap_or(p);
+        cstr(&self.root.join(rel))
+    }
+
+    fn push(&mut self, op: MountOp, what: String) {
+        self.ops.push(op);
+        self.what.push(what);
+    }
+
+    /// mkdir every component of `p` inside the new root.
+    fn dirs(&mut self, p: &Path) -> Result<(), String> {
+        let mut ancestors: Vec<&Path> = p.ancestors().filter(|a| a.parent().is_some()).collect();
+        ancestors.reverse();
+        for a in ancestors {
+            if self.dirs.insert(a.to_path_buf()) {
+                let op = MountOp::Dir(self.inside(a)?);
+                self.push(op, format!("mkdir {}", a.display()));
+            }
+        }
+        Ok(())
+    }
+
+    fn tmpfs(&mut self, p: &Path, opts: String) -> Result<(), String> {
+        self.dirs(p)?;
+        let opts = CString::new(opts).map_err(|e| e.to_string())?;
+        self.push(
+            MountOp::Tmpfs {
+                dst: self.inside(p)?,
+                opts,
+            },
+            format!("mount tmpfs at {}", p.display()),
+        );
+        Ok(())
+    }
+}
+
+fn cstr(p: &Path) -> Result<CString, String> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| format!("path contains NUL: {}", p.display()))
+}
+
+/// Mount points of the host (field 5 of /proc/self/mountinfo, octal escapes decoded).
+fn host_mount_points() -> Vec<PathBuf> {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    info.lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|m| PathBuf::from(std::ffi::OsStr::from_bytes(&unescape_mount_path(m))))
+        .collect()
+}
+
+fn unescape_mount_path(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        if let Some(d) = octal {
+            out.push(
+                d.iter()
+                    .fold(0u8, |acc, c| acc.wrapping_mul(8).wrapping_add(c - b'0')),
+            );
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mount_path("/a\\040b"), b"/a b");
+        assert_eq!(unescape_mount_path("/plain"), b"/plain");
+    }
+
+    #[test]
+    fn plan_binds_workdir_and_prefixes() {
+        let limits = Limits {
+            address_space: 1 << 30,
+            processes: 64,
+        };
+        let dir = std::env::temp_dir();
+        let t = SandboxTemplate::new(
+            PathBuf::from("/nonexistent-root"),
+            std::slice::from_ref(&dir),
+            false,
+            limits,
+            1 << 20,
+        );
+        let (setup, what) = t.setup_for(&dir, None).unwrap();
+        assert_eq!(setup.ops.len(), what.len());
+        assert!(what.iter().any(|w| w.ends_with("at /mnt/data")));
+        assert!(what.iter().any(|w| w == "mount /proc"));
+    }
+}

@@ -1,0 +1,156 @@
+//! Turning kernel exchanges into `RunOutcome`s, and replacing interpreters that timed out,
+//! ran out of memory or died.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::protocol::{KernelStatus, Request, Response};
+use super::worker::{Exchange, Proc};
+use super::{ImageOutput, RunOutcome, RunStatus, RuntimeError, Worker};
+
+/// The service's stderr for a run that hit the wall-clock limit.
+pub(crate) const TIMEOUT_MESSAGE: &str = "Request timed out waiting for code execution to complete";
+/// The service's stderr for a run that exhausted memory.
+pub(crate) const OOM_MESSAGE: &str = "Execution aborted";
+
+const SIGKILL_EXIT: i32 = 128 + libc::SIGKILL;
+const SIGXCPU_EXIT: i32 = 128 + libc::SIGXCPU;
+
+impl Worker {
+    /// Run one request, replacing the interpreter when the run broke it.
+    pub(crate) async fn run_request(
+        &mut self,
+        req: Request<'_>,
+        timeout: Duration,
+        max_output: Option<usize>,
+    ) -> Result<RunOutcome, RuntimeError> {
+        let shell = matches!(req, Request::Sh { .. });
+        if self.proc.as_ref().is_some_and(Proc::is_busy) {
+            // A previous caller gave up mid-run: the interpreter is still busy with it.
+            self.replace().await;
+        }
+        if self.proc.is_none() {
+            self.proc = Some(Proc::spawn(&self.rt, &self.workdir).await?);
+        }
+        let Some(proc) = self.proc.as_mut() else {
+            return Err(RuntimeError::Worker("no interpreter".into()));
+        };
+        let start = Instant::now();
+        let exchange = proc.exchange(&req, timeout).await;
+        let aborted = |status, stderr: String| RunOutcome {
+            status,
+            stdout: String::new(),
+            stderr: truncate(stderr, max_output),
+            result: if shell {
+                Value::Null
+            } else {
+                Value::String(String::new())
+            },
+            image: None,
+            duration: start.elapsed(),
+        };
+        match exchange {
+            Exchange::Reply(resp) => Ok(outcome(resp, shell, max_output)),
+            Exchange::TimedOut => {
+                self.replace().await;
+                Ok(aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()))
+            }
+            Exchange::Died(code) => {
+                self.replace().await;
+                Ok(match code {
+                    Some(SIGKILL_EXIT) => aborted(
+                        RunStatus::OutOfMemory,
+                        format!(
+                            "{OOM_MESSAGE}\nThe interpreter was killed (memory limit); variables were lost.\n"
+                        ),
+                    ),
+                    Some(SIGXCPU_EXIT) => aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()),
+                    other => {
+                        let code = other.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+                        aborted(
+                            RunStatus::Failed,
+                            format!(
+                                "The interpreter exited unexpectedly (exit code {code}); variables were lost.\n"
+                            ),
+                        )
+                    }
+                })
+            }
+        }
+    }
+
+    /// Kill the current interpreter (if any) and start a fresh one for the same workdir.
+    /// A failed restart is retried by the next run.
+    pub(crate) async fn replace(&mut self) {
+        if let Some(old) = self.proc.take() {
+            old.kill().await;
+        }
+        match Proc::spawn(&self.rt, &self.workdir).await {
+            Ok(p) => self.proc = Some(p),
+            Err(e) => tracing::warn!(error = %e, "could not restart a session interpreter"),
+        }
+    }
+}
+
+fn outcome(resp: Response, shell: bool, max_output: Option<usize>) -> RunOutcome {
+    let duration = Duration::try_from_secs_f64(resp.duration).unwrap_or_default();
+    let mut stderr = resp.stderr;
+    let status = match resp.status {
+        KernelStatus::Ok | KernelStatus::Ready => RunStatus::Succeeded,
+        KernelStatus::Error => RunStatus::Failed,
+        KernelStatus::Exit => RunStatus::Exited(resp.exit_code),
+        KernelStatus::Oom => {
+            stderr =
+                format!("{OOM_MESSAGE}\nMemoryError: the session's memory limit was exceeded.\n");
+            RunStatus::OutOfMemory
+        }
+    };
+    let result = match (shell, &status) {
+        (true, _) => Value::Null,
+        (false, RunStatus::Succeeded) => resp.result,
+        (false, _) => Value::String(String::new()),
+    };
+    RunOutcome {
+        status,
+        stdout: truncate(resp.stdout, max_output),
+        stderr: truncate(stderr, max_output),
+        result,
+        image: resp.image.map(|data| ImageOutput {
+            format: "png".to_string(),
+            base64_data: data,
+        }),
+        duration,
+    }
+}
+
+/// Keep at most `max` characters.
+fn truncate(s: String, max: Option<usize>) -> String {
+    match max {
+        Some(n) => match s.char_indices().nth(n) {
+            Some((i, _)) => s[..i].to_string(),
+            None => s,
+        },
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_counts_characters() {
+        assert_eq!(truncate("héllo".to_string(), Some(2)), "hé");
+        assert_eq!(truncate("abc".to_string(), Some(5)), "abc");
+        assert_eq!(truncate("abc".to_string(), None), "abc");
+    }
+
+    #[test]
+    fn oom_responses_use_the_service_text() {
+        let r = Response::parse(r#"{"status":"oom","stdout":"x"}"#).unwrap();
+        let o = outcome(r, false, None);
+        assert_eq!(o.status, RunStatus::OutOfMemory);
+        assert!(o.stderr.starts_with(OOM_MESSAGE));
+    }
+}

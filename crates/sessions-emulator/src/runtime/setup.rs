@@ -1,0 +1,186 @@
+//! `Runtime::new`: find the interpreter's installation, then probe namespaces by starting
+//! one real sandboxed kernel, degrading (or failing) when that does not work.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::sandbox::SandboxTemplate;
+use super::sys::Limits;
+use super::worker::Proc;
+use super::{IsolationMode, IsolationReport, RuntimeConfig, RuntimeError, RuntimeInner};
+
+/// Set to a non-empty value other than `0` to make the namespace probe fail (tests, CI).
+pub const FORCE_DEGRADED_ENV: &str = "SESSIONS_EMULATOR_FORCE_NO_NAMESPACES";
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where the interpreter lives.
+struct PythonInfo {
+    executable: PathBuf,
+    prefixes: Vec<PathBuf>,
+}
+
+async fn probe_python(python: &std::path::Path) -> Result<PythonInfo, RuntimeError> {
+    let script = "import sys, json; print(json.dumps([sys.executable, sys.prefix, sys.base_prefix, \
+                  sys.exec_prefix, sys.base_exec_prefix]))";
+    let run = tokio::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(PROBE_TIMEOUT, run)
+        .await
+        .map_err(|_| RuntimeError::Spawn(format!("{} did not answer", python.display())))?
+        .map_err(|e| RuntimeError::Spawn(format!("{}: {e}", python.display())))?;
+    let paths: Vec<String> = serde_json::from_slice(&out.stdout).map_err(|_| {
+        RuntimeError::Spawn(format!("{} is not a working python3", python.display()))
+    })?;
+    let executable = paths
+        .first()
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| python.to_path_buf(), PathBuf::from);
+    let mut prefixes: Vec<PathBuf> = Vec::new();
+    for p in paths.iter().skip(1).map(PathBuf::from) {
+        if !prefixes.contains(&p) {
+            prefixes.push(p);
+        }
+    }
+    // The executable may live outside the prefixes (unusual installs): expose its directory.
+    let exe_dir = std::fs::canonicalize(&executable)
+        .ok()
+        .and_then(|e| e.parent().map(PathBuf::from));
+    if let Some(dir) = exe_dir.filter(|d| !prefixes.iter().any(|p| d.starts_with(p))) {
+        prefixes.push(dir);
+    }
+    Ok(PythonInfo {
+        executable,
+        prefixes,
+    })
+}
+
+/// Build the runtime, probing isolation; `forced_failure` simulates an unavailable kernel.
+pub(crate) async fn build(
+    config: RuntimeConfig,
+    forced_failure: Option<String>,
+) -> Result<RuntimeInner, RuntimeError> {
+    let info = probe_python(&config.python).await?;
+    let limits = Limits {
+        address_space: config.memory_limit_bytes,
+        processes: config.max_processes,
+    };
+    let mut inner = RuntimeInner {
+        python_exe: info.executable.clone(),
+        sandbox: None,
+        limits,
+        pids: super::cgroup::PidsController::detect(),
+        report: IsolationReport {
+            namespaces: false,
+            detail: String::new(),
+        },
+        mpl_config_dir: None,
+        config,
+    };
+    if inner.config.isolation == IsolationMode::Degraded {
+        degrade(
+            &mut inner,
+            "degraded: namespaces disabled by configuration (isolation = degraded)".into(),
+        );
+        append_limits(&mut inner);
+        return Ok(inner);
+    }
+    let forced = forced_failure.or_else(|| {
+        std::env::var(FORCE_DEGRADED_ENV)
+            .ok()
+            .filter(|v| !v.is_empty() && v != "0")
+            .map(|_| format!("namespace probe forced to fail by {FORCE_DEGRADED_ENV}"))
+    });
+    let probe = match forced {
+        Some(reason) => Err(reason),
+        None => probe_namespaces(&mut inner, &info).await,
+    };
+    match probe {
+        Ok(()) => {
+            append_limits(&mut inner);
+            Ok(inner)
+        }
+        Err(reason) if inner.config.isolation == IsolationMode::Namespaces => {
+            Err(RuntimeError::Isolation(reason))
+        }
+        Err(reason) => {
+            let line = format!(
+                "sessions-emulator: WARNING: Linux namespaces unavailable ({reason}); sessions are NOT isolated \
+                 from each other or the host (only rlimits and a per-session working directory)"
+            );
+            tracing::warn!("{line}");
+            eprintln!("{line}");
+            degrade(&mut inner, format!("degraded: {reason}"));
+            append_limits(&mut inner);
+            Ok(inner)
+        }
+    }
+}
+
+/// Say which limits are enforced, e.g. "; limits: RLIMIT_AS 2048 MiB, pids.max 256 (cgroup v1)".
+fn append_limits(inner: &mut RuntimeInner) {
+    let mib = inner.config.memory_limit_bytes / (1024 * 1024);
+    let pids = match &inner.pids {
+        Some(c) => format!("pids.max {} ({})", inner.config.max_processes, c.kind),
+        None => "process cap not enforced (no writable pids cgroup)".to_string(),
+    };
+    inner.report.detail = format!(
+        "{}; limits: RLIMIT_AS {mib} MiB per process, {pids}",
+        inner.report.detail
+    );
+}
+
+fn degrade(inner: &mut RuntimeInner, detail: String) {
+    inner.sandbox = None;
+    inner.report = IsolationReport {
+        namespaces: false,
+        detail,
+    };
+    // Share one matplotlib cache between unsandboxed workers (font cache builds are slow).
+    let dir = std::env::temp_dir().join("sessions-emulator-matplotlib");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        inner.mpl_config_dir = Some(dir.to_string_lossy().into_owned());
+    }
+}
+
+/// Start one sandboxed kernel end to end; on success keep the template.
+async fn probe_namespaces(inner: &mut RuntimeInner, info: &PythonInfo) -> Result<(), String> {
+    let new_root = std::env::temp_dir().join("sessions-emulator-root");
+    std::fs::create_dir_all(&new_root).map_err(|e| format!("{}: {e}", new_root.display()))?;
+    let tmp_size = inner.config.memory_limit_bytes.clamp(16 << 20, 1 << 30);
+    let template = SandboxTemplate::new(
+        new_root,
+        &info.prefixes,
+        inner.config.network,
+        inner.limits,
+        tmp_size,
+    );
+    inner.sandbox = Some(template);
+    let probe_dir =
+        std::env::temp_dir().join(format!("sessions-emulator-probe-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&probe_dir).map_err(|e| format!("{}: {e}", probe_dir.display()))?;
+    let result = Proc::spawn(inner, &probe_dir).await;
+    let _ = std::fs::remove_dir_all(&probe_dir);
+    match result {
+        Ok(proc) => {
+            proc.kill().await;
+            let what = if inner.config.network {
+                "user, mount, pid; network allowed"
+            } else {
+                "user, mount, net, pid"
+            };
+            inner.report = IsolationReport {
+                namespaces: true,
+                detail: format!("namespaces ({what})"),
+            };
+            Ok(())
+        }
+        Err(e) => {
+            inner.sandbox = None;
+            Err(e.to_string())
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! Every unsafe call of the runtime lives here: the code that runs in the forked child
+//! before `exec` (namespaces, mounts, rlimits, capabilities) and a few signal helpers.
+//!
+//! Code in `pre_exec` runs after `fork` in a multi-threaded parent, so it must only make
+//! raw system calls on data prepared before the fork: no allocation, no locks, no panics.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::ptr;
+
+/// Resource limits applied to the interpreter process just before `exec`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// RLIMIT_AS in bytes.
+    pub(crate) address_space: u64,
+    /// RLIMIT_NPROC (only effective for non-root uids).
+    pub(crate) processes: u64,
+}
+
+/// One step of building the sandbox root; paths are absolute host paths inside the new root.
+#[derive(Debug)]
+pub(crate) enum MountOp {
+    /// mkdir (existing is fine).
+    Dir(CString),
+    /// An empty file to bind a device node onto.
+    File(CString),
+    /// A symlink `link -> target`.
+    Symlink { target: CString, link: CString },
+    /// A fresh tmpfs with these mount options.
+    Tmpfs { dst: CString, opts: CString },
+    /// A recursive bind mount, optionally remounted read-only.
+    Bind {
+        src: CString,
+        dst: CString,
+        read_only: bool,
+    },
+    /// Remount an existing (sub)mount read-only.
+    RemountRo(CString),
+    /// A fresh procfs for the new pid namespace.
+    Proc(CString),
+}
+
+/// Everything the child needs to enter its namespaces and pivot into its root.
+#[derive(Debug)]
+pub(crate) struct NsSetup {
+    /// Empty host directory the new root tmpfs is mounted on.
+    pub(crate) new_root: CString,
+    /// Steps to populate the new root, in order.
+    pub(crate) ops: Vec<MountOp>,
+    /// Keep the host network namespace.
+    pub(crate) network: bool,
+    /// Contents for /proc/self/uid_map and gid_map.
+    pub(crate) uid_map: Vec<u8>,
+    pub(crate) gid_map: Vec<u8>,
+    pub(crate) limits: Limits,
+    /// A `cgroup.procs` file to join first (the pids cap), when available.
+    pub(crate) cgroup_procs: Option<CString>,
+}
+
+// Failing steps are reported through the exec-error pipe as `step * 1000 + errno`.
+const STEP_UNSHARE: i32 = 1;
+const STEP_SETGROUPS: i32 = 2;
+const STEP_UID_MAP: i32 = 3;
+const STEP_GID_MAP: i32 = 4;
+const STEP_LOOPBACK: i32 = 5;
+const STEP_FORK: i32 = 6;
+const STEP_PRIVATE: i32 = 7;
+const STEP_ROOT_TMPFS: i32 = 8;
+const STEP_PIVOT: i32 = 9;
+const STEP_CHDIR: i32 = 10;
+const STEP_RLIMIT: i32 = 11;
+const STEP_CAPS: i32 = 12;
+const STEP_CGROUP: i32 = 13;
+/// Mount operation `i` fails as step `STEP_OPS + i`.
+const STEP_OPS: i32 = 100;
+
+/// Explain a spawn error produced by the sandbox child; `ops` describes the mount steps.
+pub(crate) fn describe_spawn_error(err: &io::Error, ops: &[String]) -> String {
+    let Some(code) = err.raw_os_error().filter(|c| *c >= 1000) else {
+        return err.to_string();
+    };
+    let (step, errno) = (code / 1000, code % 1000);
+    let what = match step {
+        STEP_UNSHARE => "unshare(user, mount, pid, net)".to_string(),
+        STEP_SETGROUPS => "write /proc/self/setgroups".to_string(),
+        STEP_UID_MAP => "write /proc/self/uid_map".to_string(),
+        STEP_GID_MAP => "write /proc/self/gid_map".to_string(),
+        STEP_LOOPBACK => "bring up loopback".to_string(),
+        STEP_FORK => "fork the namespace init".to_string(),
+        STEP_PRIVATE => "make mounts private".to_string(),
+        STEP_ROOT_TMPFS => "mount the root tmpfs".to_string(),
+        STEP_PIVOT => "pivot_root".to_string(),
+        STEP_CHDIR => "chdir /mnt/data".to_string(),
+        STEP_RLIMIT => "setrlimit".to_string(),
+        STEP_CAPS => "drop capabilities".to_string(),
+        STEP_CGROUP => "join the pids cgroup".to_string(),
+        s if s >= STEP_OPS => ops
+            .get((s - STEP_OPS) as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("mount step {}", s - STEP_OPS)),
+        s => format!("step {s}"),
+    };
+    format!("{what}: {}", io::Error::from_raw_os_error(errno))
+}
+
+fn fail(step: i32) -> io::Error {
+    let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    io::Error::from_raw_os_error(step * 1000 + errno.clamp(0, 999))
+}
+
+fn check(ret: libc::c_int, step: i32) -> io::Result<()> {
+    if ret < 0 { Err(fail(step)) } else { Ok(()) }
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Run the worker in fresh user, mount, pid (and net) namespaces with a pivoted root.
+///
+/// Process layout: the spawned child (host side) only relays the exit status of the
+/// namespace init; the init (pid 1) reaps orphans; its child execs the interpreter.
+pub(crate) fn install_namespaces(cmd: &mut tokio::process::Command, setup: NsSetup) {
+    // SAFETY: the closure runs in the forked child before exec and only performs raw
+    // system calls on `setup`, which was fully built before the fork.
+    unsafe {
+        cmd.pre_exec(move || enter_sandbox(&setup));
+    }
+}
+
+/// Degraded mode: only join the pids cgroup and apply resource limits before exec.
+pub(crate) fn install_limits(
+    cmd: &mut tokio::process::Command,
+    limits: Limits,
+    cgroup_procs: Option<CString>,
+) {
+    // SAFETY: only open/write/setrlimit system calls on data prepared before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            join_cgroup(cgroup_procs.as_deref())?;
+            apply_limits(&limits)
+        });
+    }
+}
+
+/// Move this process into a cgroup by writing its pid (formatted without allocating).
+fn join_cgroup(procs: Option<&CStr>) -> io::Result<()> {
+    let Some(procs) = procs else { return Ok(()) };
+    // SAFETY: getpid cannot fail.
+    let mut pid = unsafe { libc::getpid() } as u32;
+    let mut buf = [0u8; 12];
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (pid % 10) as u8;
+        pid /= 10;
+        if pid == 0 || start == 0 {
+            break;
+        }
+    }
+    write_file(procs, &buf[start..], STEP_CGROUP)
+}
+
+fn enter_sandbox(s: &NsSetup) -> io::Result<()> {
+    // Join the pids cgroup before forking anything, so every descendant is counted.
+    join_cgroup(s.cgroup_procs.as_deref())?;
+    let mut flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    if !s.network {
+        flags |= libc::CLONE_NEWNET;
+    }
+    // SAFETY: plain system call; the child is single-threaded as unshare(NEWUSER) requires.
+    check(unsafe { libc::unshare(flags) }, STEP_UNSHARE)?;
+    write_file(c"/proc/self/setgroups", b"deny", STEP_SETGROUPS)?;
+    write_file(c"/proc/self/uid_map", &s.uid_map, STEP_UID_MAP)?;
+    write_file(c"/proc/self/gid_map", &s.gid_map, STEP_GID_MAP)?;
+    if !s.network {
+        loopback_up()?;
+    }
+    // A new pid namespace applies to children only: fork its init.
+    // SAFETY: fork in a single-threaded child; the parent branch never returns.
+    let init = unsafe { libc::fork() };
+    if init < 0 {
+        return Err(fail(STEP_FORK));
+    }
+    if init > 0 {
+        relay_exit(init);
+    }
+    set_parent_death_signal();
+    build_root(s)?;
+    // SAFETY: as above; pid 1 stays behind as a reaper.
+    let interp = unsafe { libc::fork() };
+    if interp < 0 {
+        return Err(fail(STEP_FORK));
+    }
+    if interp > 0 {
+        reap_until(interp);
+    }
+    set_parent_death_signal();
+    apply_limits(&s.limits)?;
+    drop_capabilities()
+}
+
+fn set_parent_death_signal() {
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    }
+}
+
+fn write_file(path: &CStr, data: &[u8], step: i32) -> io::Result<()> {
+    // SAFETY: valid NUL-terminated path and buffer; the fd is closed before returning.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return Err(fail(step));
+        }
+        let n = libc::write(fd, data.as_ptr().cast(), data.len());
+        let err = fail(step);
+        libc::close(fd);
+        if n != data.len() as isize {
+            Err(err)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A new network namespace has only a down loopback; bring it up so 127.0.0.1 works.
+fn loopback_up() -> io::Result<()> {
+    // SAFETY: ifreq is plain data (zeroed is valid); ioctls get a pointer to it.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(fail(STEP_LOOPBACK));
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        req.ifr_name[0] = b'l' as libc::c_char;
+        req.ifr_name[1] = b'o' as libc::c_char;
+        let mut ok = libc::ioctl(fd, libc::SIOCGIFFLAGS as libc::Ioctl, &mut req) == 0;
+        if ok {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            ok = libc::ioctl(fd, libc::SIOCSIFFLAGS as libc::Ioctl, &req) == 0;
+        }
+        let err = fail(STEP_LOOPBACK);
+        libc::close(fd);
+        if ok { Ok(()) } else { Err(err) }
+    }
+}
+
+fn close_all_fds() {
+    // SAFETY: closing descriptors this process owns; falls back to a loop on old kernels.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) != 0 {
+            for fd in 0..4096 {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+fn exit_code(status: libc::c_int) -> libc::c_int {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        1
+    }
+}
+
+/// The host-side child: wait for the namespace init and exit with its status.
+fn relay_exit(child: libc::pid_t) -> ! {
+    // Close our copies of the pipes (and of std's exec-error pipe, or spawn would hang).
+    close_all_fds();
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid on our own child with a valid status pointer.
+        let r = unsafe { libc::waitpid(child, &mut status, 0) };
+        if r == child || (r < 0 && errno() != libc::EINTR) {
+            // SAFETY: _exit is async-signal-safe and skips atexit handlers.
+            unsafe { libc::_exit(if r == child { exit_code(status) } else { 1 }) }
+        }
+    }
+}
+
+/// Pid 1 of the sandbox: reap every orphan until the interpreter exits.
+fn reap_until(interp: libc::pid_t) -> ! {
+    close_all_fds();
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid(-1) reaps any child; valid status pointer.
+        let r = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if r == interp || (r < 0 && errno() != libc::EINTR) {
+            // SAFETY: as above. Exiting tears down the whole pid namespace.
+            unsafe { libc::_exit(if r == interp { exit_code(status) } else { 1 }) }
+        }
+    }
+}
+
+fn mount(
+    src: Option<&CStr>,
+    dst: &CStr,
+    fstype: Option<&CStr>,
+    flags: libc::c_ulong,
+    data: Option<&CStr>,
+) -> libc::c_int {
+    let p = |s: Option<&CStr>| s.map_or(ptr::null(), CStr::as_ptr);
+    // SAFETY: all pointers are NUL-terminated strings or null, as mount(2) accepts.
+    unsafe { libc::mount(p(src), dst.as_ptr(), p(fstype), flags, p(data).cast()) }
+}
+
+/// Remount `dst` read-only, keeping the flags the kernel locks for user namespaces.
+fn remount_ro(dst: &CStr) -> libc::c_int {
+    // SAFETY: statvfs fills a plain struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(dst.as_ptr(), &mut st) } != 0 {
+        return -1;
+    }
+    let keep = [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ];
+    let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+    for (st_flag, ms_flag) in keep {
+        if st.f_flag & st_flag != 0 {
+            flags |= ms_flag;
+        }
+    }
+    mount(None, dst, None, flags, None)
+}
+
+fn apply_op(op: &MountOp) -> libc::c_int {
+    // SAFETY (for the raw calls below): NUL-terminated paths prepared before the fork.
+    match op {
+        MountOp::Dir(p) => {
+            let r = unsafe { libc::mkdir(p.as_ptr(), 0o755) };
+            if r != 0 && errno() == libc::EEXIST {
+                0
+            } else {
+                r
+            }
+        }
+        MountOp::File(p) => {
+            let fd = unsafe {
+                libc::open(
+                    p.as_ptr(),
+                    libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                    0o644,
+                )
+            };
+            if fd < 0 {
+                return -1;
+            }
+            unsafe { libc::close(fd) }
+        }
+        MountOp::Symlink { target, link } => {
+            let r = unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) };
+            if r != 0 && errno() == libc::EEXIST {
+                0
+            } else {
+                r
+            }
+        }
+        MountOp::Tmpfs { dst, opts } => mount(
+            Some(c"tmpfs"),
+            dst,
+            Some(c"tmpfs"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some(opts),
+        ),
+        MountOp::Bind {
+            src,
+            dst,
+            read_only,
+        } => {
+            let r = mount(Some(src), dst, None, libc::MS_BIND | libc::MS_REC, None);
+            if r != 0 || !read_only {
+                r
+            } else {
+                remount_ro(dst)
+            }
+        }
+        MountOp::RemountRo(dst) => remount_ro(dst),
+        MountOp::Proc(dst) => mount(
+            Some(c"proc"),
+            dst,
+            Some(c"proc"),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            None,
+        ),
+    }
+}
+
+fn build_root(s: &NsSetup) -> io::Result<()> {
+    // Nothing we mount may propagate back to the host.
+    check(
+        mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None),
+        STEP_PRIVATE,
+    )?;
+    check(
+        mount(
+            Some(c"tmpfs"),
+            &s.new_root,
+            Some(c"tmpfs"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some(c"mode=0755,size=16m"),
+        ),
+        STEP_ROOT_TMPFS,
+    )?;
+    for (i, op) in s.ops.iter().enumerate() {
+        check(apply_op(op), STEP_OPS + i as i32)?;
+    }
+    // SAFETY: chdir/pivot_root/umount2 with valid paths. pivot_root(".", ".") stacks the old
+    // root on top of the new one; detaching it leaves only the new root visible.
+    unsafe {
+        check(libc::chdir(s.new_root.as_ptr()), STEP_PIVOT)?;
+        check(
+            libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) as libc::c_int,
+            STEP_PIVOT,
+        )?;
+        check(libc::umount2(c".".as_ptr(), libc::MNT_DETACH), STEP_PIVOT)?;
+        check(libc::chdir(c"/".as_ptr()), STEP_PIVOT)?;
+    }
+    let ro_root =
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV;
+    check(mount(None, c"/", None, ro_root, None), STEP_PIVOT)?;
+    // SAFETY: chdir with a constant path.
+    check(unsafe { libc::chdir(c"/mnt/data".as_ptr()) }, STEP_CHDIR)
+}
+
+fn apply_limits(limits: &Limits) -> io::Result<()> {
+    let set = |resource, value: u64| {
+        let lim = libc::rlimit {
+            rlim_cur: value,
+            rlim_max: value,
+        };
+        // SAFETY: setrlimit with a valid struct pointer.
+        check(unsafe { libc::setrlimit(resource, &lim) }, STEP_RLIMIT)
+    };
+    set(libc::RLIMIT_AS, limits.address_space)?;
+    set(libc::RLIMIT_NPROC, limits.processes)?;
+    set(libc::RLIMIT_CORE, 0)
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// The interpreter runs as uid 0 of its user namespace (mapped to the emulator's uid):
+/// drop every capability so it cannot remount, unmount or otherwise undo the sandbox.
+fn drop_capabilities() -> io::Result<()> {
+    // SAFETY: prctl/capset with integer arguments and valid struct pointers.
+    unsafe {
+        for cap in 0..64 {
+            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno() != libc::EINVAL {
+                return Err(fail(STEP_CAPS));
+            }
+        }
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        );
+        let header = CapHeader {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let data = [
+            CapData {
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+            },
+            CapData {
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+            },
+        ];
+        check(
+            libc::syscall(libc::SYS_capset, &header, data.as_ptr()) as libc::c_int,
+            STEP_CAPS,
+        )?;
+        check(
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
+            STEP_CAPS,
+        )
+    }
+}
+
+/// The effective uid and gid of the emulator.
+pub(crate) fn effective_ids() -> (u32, u32) {
+    // SAFETY: geteuid/getegid cannot fail.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+/// Send `signal` to a process; false when it does not exist.
+pub(crate) fn signal(pid: i32, signal: libc::c_int) -> bool {
+    // SAFETY: kill(2) with a positive pid only targets that process.
+    pid > 0 && unsafe { libc::kill(pid, signal) } == 0
+}
+
+/// SIGKILL a whole process group (degraded mode: the interpreter leads its own group).
+pub(crate) fn kill_group(pgid: i32) {
+    if pgid > 0 {
+        // SAFETY: a negative pid targets exactly that process group.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! One interpreter process: spawning it (sandboxed or not), talking to it, killing its tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::cgroup::PidsGroup;
+use super::protocol::{KERNEL_SOURCE, KernelStatus, Request, Response};
+use super::{RuntimeError, RuntimeInner, sys};
+
+/// How long an interpreter may take to start (generous: loaded CI machines).
+const SPAWN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long to wait for a killed tree to be reaped before giving up on it.
+const REAP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A live interpreter process.
+#[derive(Debug)]
+pub(crate) struct Proc {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// Host pid of our direct child (the relay in sandbox mode, the interpreter otherwise).
+    pid: i32,
+    sandboxed: bool,
+    /// A request was sent whose response was not read (the caller's future was dropped).
+    busy: bool,
+    /// The worker's pids cgroup; removed when the process is gone (dropped last).
+    pids: Option<PidsGroup>,
+}
+
+/// What came back from one exchange with the kernel.
+pub(crate) enum Exchange {
+    /// A well-formed response.
+    Reply(Response),
+    /// The wall-clock limit expired.
+    TimedOut,
+    /// The process died; its exit code (128+signal for signals) when known.
+    Died(Option<i32>),
+}
+
+impl Proc {
+    /// Start an interpreter for `workdir` and wait for its ready handshake.
+    pub(crate) async fn spawn(rt: &RuntimeInner, workdir: &Path) -> Result<Proc, RuntimeError> {
+        let mut cmd = Command::new(&rt.python_exe);
+        cmd.arg("-c")
+            .arg(KERNEL_SOURCE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let mut steps = Vec::new();
+        let pids = rt
+            .pids
+            .as_ref()
+            .and_then(|c| c.create(rt.config.max_processes));
+        let procs_file = pids.as_ref().and_then(PidsGroup::procs_file);
+        let sandboxed = match &rt.sandbox {
+            Some(template) => {
+                let (setup, what) = template
+                    .setup_for(workdir, procs_file)
+                    .map_err(RuntimeError::Spawn)?;
+                steps = what;
+                cmd.env_clear().current_dir("/");
+                for (k, v) in worker_env(rt, "/tmp") {
+                    cmd.env(k, v);
+                }
+                cmd.env("SESSIONS_KERNEL_DATA", "/mnt/data");
+                sys::install_namespaces(&mut cmd, setup);
+                true
+            }
+            None => {
+                let dir = std::fs::canonicalize(workdir).map_err(|e| {
+                    RuntimeError::Spawn(format!("workdir {}: {e}", workdir.display()))
+                })?;
+                for (k, v) in worker_env(rt, &std::env::temp_dir().to_string_lossy()) {
+                    if k != "PATH" && k != "HOME" {
+                        cmd.env(k, v);
+                    }
+                }
+                cmd.env("SESSIONS_KERNEL_DATA", &dir)
+                    .env("SESSIONS_KERNEL_REWRITE", &dir);
+                cmd.current_dir(&dir).process_group(0);
+                sys::install_limits(&mut cmd, rt.limits, procs_file);
+                false
+            }
+        };
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| RuntimeError::Spawn(sys::describe_spawn_error(&e, &steps)))?;
+        let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(RuntimeError::Spawn("interpreter pipes missing".into()));
+        };
+        let mut proc = Proc {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            pid,
+            sandboxed,
+            busy: false,
+            pids,
+        };
+        match tokio::time::timeout(SPAWN_TIMEOUT, proc.read_response()).await {
+            Ok(Some(r)) if r.status == KernelStatus::Ready => Ok(proc),
+            other => {
+                let why = match other {
+                    Err(_) => "timed out waiting for the interpreter to start".to_string(),
+                    _ => "the interpreter exited during start-up".to_string(),
+                };
+                let code = proc.kill().await;
+                Err(RuntimeError::Spawn(format!("{why} (exit code {code:?})")))
+            }
+        }
+    }
+
+    async fn read_response(&mut self) -> Option<Response> {
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line).await {
+            Ok(n) if n > 0 => Response::parse(&line),
+            _ => None,
+        }
+    }
+
+    /// True when a previous exchange was abandoned mid-way (the protocol is out of step).
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy
+    }
+
+    /// Send one request and wait up to `timeout` for its response.
+    pub(crate) async fn exchange(&mut self, req: &Request<'_>, timeout: Duration) -> Exchange {
+        self.busy = true;
+        let line = req.to_line();
+        let io = async {
+            self.stdin.write_all(&line).await.ok()?;
+            self.stdin.flush().await.ok()?;
+            self.read_response().await
+        };
+        match tokio::time::timeout(timeout, io).await {
+            Ok(Some(resp)) => {
+                self.busy = false;
+                Exchange::Reply(resp)
+            }
+            Err(_) => Exchange::TimedOut,
+            Ok(None) => {
+                // EOF or garbage: collect the exit status if the process is gone.
+                let code = match tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
+                    Ok(Ok(status)) => exit_code(status),
+                    _ => None,
+                };
+                Exchange::Died(code)
+            }
+        }
+    }
+
+    /// Kill the whole process tree and reap our child; returns its exit code when known.
+    pub(crate) async fn kill(mut self) -> Option<i32> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return exit_code(status);
+        }
+        if self.sandboxed {
+            // SIGKILL the namespace init: the kernel then kills everything in the pid
+            // namespace, and our relay child exits on its own.
+            for pid in childpids(self.pid) {
+                sys::signal(pid, libc::SIGKILL);
+            }
+        } else {
+            sys::kill_group(self.pid);
+        }
+        if let Ok(Ok(status)) = tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
+            self.wait_group_empty().await;
+            return exit_code(status);
+        }
+        let _ = self.child.start_kill();
+        let code = match tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
+            Ok(Ok(status)) => exit_code(status),
+            _ => None,
+        };
+        self.wait_group_empty().await;
+        code
+    }
+
+    /// Let the rest of the tree finish dying so the pids cgroup can be removed.
+    async fn wait_group_empty(&self) {
+        if let Some(group) = &self.pids {
+            for _ in 0..200 {
+                if group.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+
+    /// Resident memory of the process tree, in bytes.
+    pub(crate) fn rss_bytes(&self) -> Option<u64> {
+        let mut total = None;
+        let mut stack = vec![self.pid];
+        let mut seen = 0;
+        while let Some(pid) = stack.pop() {
+            seen += 1;
+            if seen > 4096 {
+                break;
+            }
+            if let Some(kb) = vm_rss_kb(pid) {
+                *total.get_or_insert(0) += kb * 1024;
+            }
+            stack.extend(childpids(pid));
+        }
+        total
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or_else(|| status.signal().map(|s| 128 + s))
+}
+
+/// Direct children of `pid`, over all its threads.
+fn childpids(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+fn vm_rss_kb(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Environment of the interpreter (the sandbox gets exactly this; degraded mode adds it).
+fn worker_env(rt: &RuntimeInner, home: &str) -> Vec<(&'static str, String)> {
+    let python_bin = rt
+        .python_exe
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin"));
+    let mut env = vec![
+        (
+            "PATH",
+            format!(
+                "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                python_bin.display()
+            ),
+        ),
+        ("HOME", home.to_string()),
+        ("LANG", "C.UTF-8".to_string()),
+        ("PYTHONDONTWRITEBYTECODE", "1".to_string()),
+        ("MPLBACKEND", "Agg".to_string()),
+        ("OPENBLAS_NUM_THREADS", "1".to_string()),
+        ("OMP_NUM_THREADS", "1".to_string()),
+        ("MKL_NUM_THREADS", "1".to_string()),
+    ];
+    if let Some(dir) = &rt.mpl_config_dir {
+        env.push(("MPLCONFIGDIR", dir.clone()));
+    }
+    if rt.config.pool_type == super::PoolType::Shell {
+        env.push(("SESSIONS_KERNEL_MODE", "shell".to_string()));
+    }
+    env
+}

@@ -1,0 +1,311 @@
+//! The embeddable server: [`Emulator::builder`] → [`EmulatorBuilder::start`] → [`EmulatorHandle`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{OnceCell, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{AuthMode, EmulatorConfig};
+use crate::routes::{self, AppState};
+use crate::runtime::{
+    IsolationMode, IsolationReport, PoolType, Runtime, RuntimeConfig, RuntimeError, WarmPool,
+};
+use crate::sessions::{SessionManager, spawn_reaper};
+
+/// How long a shutdown waits for in-flight requests before it stops them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// The host is not a loopback address and `allow_non_loopback` is off.
+    #[error(
+        "refusing to bind the non-loopback address {0}: sessions run arbitrary code; pass --allow-non-loopback to do it anyway"
+    )]
+    NonLoopback(String),
+    /// The host name did not resolve.
+    #[error("cannot resolve the host '{0}'")]
+    Resolve(String),
+    /// Binding the port failed.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The data directory could not be prepared.
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The runtime could not start.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// Entry point: `Emulator::builder().start().await`.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with the defaults of [`EmulatorConfig::default`].
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            config: EmulatorConfig::default(),
+        }
+    }
+}
+
+/// Configures and starts an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    config: EmulatorConfig,
+}
+
+impl EmulatorBuilder {
+    /// Start from a full configuration.
+    pub fn config(mut self, config: EmulatorConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// Python (default) or shell pool.
+    pub fn pool_type(mut self, pool_type: PoolType) -> Self {
+        self.config.pool_type = pool_type;
+        self
+    }
+    /// Authentication mode (default [`AuthMode::Any`]).
+    pub fn auth(mut self, auth: AuthMode) -> Self {
+        self.config.auth = auth;
+        self
+    }
+    /// Idle cooldown after which a session is reclaimed (default 300 s; any value is accepted).
+    pub fn cooldown(mut self, cooldown: Duration) -> Self {
+        self.config.cooldown = cooldown;
+        self
+    }
+    /// How often idle sessions are looked for (default: a quarter of the cooldown, 50 ms–5 s).
+    pub fn reap_interval(mut self, every: Duration) -> Self {
+        self.config.reap_interval = Some(every.max(Duration::from_millis(10)));
+        self
+    }
+    /// Maximum number of concurrent sessions (default 100); beyond it, 429.
+    pub fn max_sessions(mut self, n: usize) -> Self {
+        self.config.max_sessions = n;
+        self
+    }
+    /// Number of pre-started interpreters kept ready (default 2).
+    pub fn prewarm(mut self, n: usize) -> Self {
+        self.config.prewarm = n;
+        self
+    }
+    /// The python3 interpreter (default `$SESSIONS_EMULATOR_PYTHON`, else `python3`).
+    pub fn python(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.python = path.into();
+        self
+    }
+    /// Memory cap per session in bytes (default 2 GiB).
+    pub fn memory_limit_bytes(mut self, bytes: u64) -> Self {
+        self.config.memory_limit_bytes = bytes;
+        self
+    }
+    /// Strict mode: reject a `properties` envelope on `executions` with `SessionPropertiesMissing`.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.config.strict = strict;
+        self
+    }
+    /// Address to bind (default `127.0.0.1`).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.config.host = host.into();
+        self
+    }
+    /// Port to bind (default 0: a free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+    /// Allow a non-loopback host.
+    pub fn allow_non_loopback(mut self, allow: bool) -> Self {
+        self.config.allow_non_loopback = allow;
+        self
+    }
+    /// Keep session directories here instead of a temporary directory.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.data_dir = Some(dir.into());
+        self
+    }
+    /// Isolation requested from the runtime (default [`IsolationMode::Auto`]).
+    pub fn isolation(mut self, mode: IsolationMode) -> Self {
+        self.config.isolation = mode;
+        self
+    }
+    /// Upload size limit in bytes (default 128 MiB).
+    pub fn max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.config.max_upload_bytes = bytes;
+        self
+    }
+
+    /// The configuration so far.
+    pub fn config_ref(&self) -> &EmulatorConfig {
+        &self.config
+    }
+
+    /// Start the runtime, the warm pool and the HTTP server; returns once it accepts requests.
+    pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
+        let config = self.config;
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((config.host.as_str(), config.port))
+            .await
+            .map_err(|_| EmulatorError::Resolve(config.host.clone()))?
+            .collect();
+        let Some(addr) = addrs.first().copied() else {
+            return Err(EmulatorError::Resolve(config.host.clone()));
+        };
+        if !config.allow_non_loopback && addrs.iter().any(|a| !a.ip().is_loopback()) {
+            return Err(EmulatorError::NonLoopback(config.host.clone()));
+        }
+
+        let (temp, root) = match &config.data_dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("sessions-emulator-")
+                    .tempdir()
+                    .map_err(|source| EmulatorError::DataDir {
+                        path: std::env::temp_dir(),
+                        source,
+                    })?;
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+        };
+        let slots = root.join("slots");
+        let staging = root.join("uploads");
+        for d in [&slots, &staging] {
+            std::fs::create_dir_all(d).map_err(|source| EmulatorError::DataDir {
+                path: d.clone(),
+                source,
+            })?;
+        }
+
+        let runtime = Runtime::new(RuntimeConfig {
+            python: config.python.clone(),
+            pool_type: config.pool_type,
+            memory_limit_bytes: config.memory_limit_bytes,
+            isolation: config.isolation,
+            ..RuntimeConfig::default()
+        })
+        .await?;
+        let isolation = runtime.isolation();
+        let pool = WarmPool::new(runtime, slots, config.prewarm);
+        let sessions = Arc::new(SessionManager::new(
+            pool,
+            config.max_sessions.max(1),
+            config.cooldown,
+        ));
+        let reaper = spawn_reaper(&sessions, config.effective_reap_interval());
+
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let endpoint = match local {
+            SocketAddr::V4(a) => format!("http://{}:{}/", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("http://[{}]:{}/", a.ip(), a.port()),
+        };
+
+        let state = Arc::new(AppState {
+            config,
+            sessions: sessions.clone(),
+            isolation: isolation.clone(),
+            started_at: SystemTime::now(),
+            staging,
+            metadata: OnceCell::new(),
+        });
+        let app = tower::ServiceExt::map_request(routes::router(state), routes::normalize_path);
+        let make = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+
+        let (stop, rx) = watch::channel(false);
+        let mut rx_grace = rx.clone();
+        let task = tokio::spawn(async move {
+            let mut rx = rx;
+            let serve = axum::serve(listener, make).with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|v| *v).await;
+            });
+            let grace = async move {
+                let _ = rx_grace.wait_for(|v| *v).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            };
+            tokio::select! {
+                r = serve => if let Err(e) = r { tracing::warn!("server error: {e}") },
+                _ = grace => tracing::warn!("in-flight requests did not finish in time; stopping them"),
+            }
+            reaper.abort();
+            sessions.shutdown().await;
+            drop(temp);
+        });
+        tracing::info!(%endpoint, isolation = %isolation.detail, "sessions emulator listening");
+        Ok(EmulatorHandle {
+            endpoint,
+            addr: local,
+            isolation,
+            stop,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running emulator. Dropping it starts a shutdown without waiting for it.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    endpoint: String,
+    addr: SocketAddr,
+    isolation: IsolationReport,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl EmulatorHandle {
+    /// The pool management endpoint, e.g. `http://127.0.0.1:40123/` (always ends with `/`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The bound socket address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The isolation in force.
+    pub fn isolation(&self) -> &IsolationReport {
+        &self.isolation
+    }
+
+    /// Stop accepting requests, let in-flight ones finish (up to 5 s), stop every session and
+    /// remove the temporary data directory.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
