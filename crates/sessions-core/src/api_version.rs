@@ -60,7 +60,10 @@ impl ApiVersion {
 
     /// Whether session management (`session`, `listSessions`, `metadata`) exists at this version.
     pub const fn has_session_management(self) -> bool {
-        matches!(self, ApiVersion::V2025_02_02Preview | ApiVersion::V2025_10_02Preview)
+        matches!(
+            self,
+            ApiVersion::V2025_02_02Preview | ApiVersion::V2025_10_02Preview
+        )
     }
 }
 
@@ -74,12 +77,15 @@ impl FromStr for ApiVersion {
     type Err = crate::Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ApiVersion::ALL.into_iter().find(|v| v.as_str() == s.trim()).ok_or_else(|| {
-            let known: Vec<_> = ApiVersion::ALL.iter().map(|v| v.as_str()).collect();
-            crate::Error::invalid(format!(
-                "unknown api-version {s:?}; supported versions are {}",
-                known.join(", ")
-            ))
-        })
+        ApiVersion::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s.trim())
+            .ok_or_else(|| {
+                let known: Vec<_> = ApiVersion::ALL.iter().map(|v| v.as_str()).collect();
+                crate::Error::invalid(format!(
+                    "unknown api-version {s:?}; supported versions are {}",
+                    known.join(", ")
+                ))
+            })
     }
 }

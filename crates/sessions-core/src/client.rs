@@ -43,7 +43,11 @@ impl Client {
     /// (for example the default layers rebuilt with one swapped; see [`crate::middleware`]).
     pub fn new<S, B>(service: S, endpoint: Endpoint, api_version: ApiVersion) -> Self
     where
-        S: tower::Service<http::Request<Body>, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+        S: tower::Service<http::Request<Body>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
         S::Future: Send + 'static,
         S::Error: Into<BoxError>,
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -51,14 +55,22 @@ impl Client {
     {
         use tower::ServiceExt;
         let service = service
-            .map_response(|res: http::Response<B>| res.map(|b| b.map_err(Into::into).boxed_unsync()))
+            .map_response(|res: http::Response<B>| {
+                res.map(|b| b.map_err(Into::into).boxed_unsync())
+            })
             .map_err(Into::into);
         Self::from_service(HttpService::new(service), endpoint, api_version)
     }
 
     /// Wrap an already boxed service.
     pub fn from_service(service: HttpService, endpoint: Endpoint, api_version: ApiVersion) -> Self {
-        Client { inner: Arc::new(Inner { service, endpoint, api_version }) }
+        Client {
+            inner: Arc::new(Inner {
+                service,
+                endpoint,
+                api_version,
+            }),
+        }
     }
 
     /// The pool management endpoint (always ends with `/`).
@@ -73,7 +85,11 @@ impl Client {
 
     /// A copy of this client that uses another api-version (shares the same stack).
     pub fn with_api_version(&self, api_version: ApiVersion) -> Client {
-        Client::from_service(self.inner.service.clone(), self.inner.endpoint.clone(), api_version)
+        Client::from_service(
+            self.inner.service.clone(),
+            self.inner.endpoint.clone(),
+            api_version,
+        )
     }
 
     /// The boxed service (to reuse the stack elsewhere).
@@ -86,7 +102,12 @@ impl Client {
     /// Errors from the stack are turned back into typed [`Error`]s.
     pub async fn send(&self, request: http::Request<Body>) -> Result<http::Response<ResponseBody>> {
         use tower::ServiceExt;
-        self.inner.service.clone().oneshot(request).await.map_err(Error::from_box)
+        self.inner
+            .service
+            .clone()
+            .oneshot(request)
+            .await
+            .map_err(Error::from_box)
     }
 }
 
@@ -98,7 +119,10 @@ impl Error {
             Err(e) => e,
         };
         if err.is::<tower::timeout::error::Elapsed>() {
-            return Error::Timeout { kind: crate::error::TimeoutKind::Attempt, after: None };
+            return Error::Timeout {
+                kind: crate::error::TimeoutKind::Attempt,
+                after: None,
+            };
         }
         if crate::middleware::is_connect_error(&*err) {
             return Error::Connect { source: err };

@@ -33,7 +33,9 @@ impl Endpoint {
             )));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(Error::invalid("the pool endpoint must not embed credentials"));
+            return Err(Error::invalid(
+                "the pool endpoint must not embed credentials",
+            ));
         }
         let loopback = is_loopback(&url);
         match url.scheme() {
@@ -123,14 +125,24 @@ mod tests {
 
     #[test]
     fn normalises_and_validates() {
-        let e = Endpoint::parse("https://x.dynamicsessions.io/subscriptions/s/sessionPools/p").unwrap();
-        assert_eq!(e.as_str(), "https://x.dynamicsessions.io/subscriptions/s/sessionPools/p/");
+        let e =
+            Endpoint::parse("https://x.dynamicsessions.io/subscriptions/s/sessionPools/p").unwrap();
+        assert_eq!(
+            e.as_str(),
+            "https://x.dynamicsessions.io/subscriptions/s/sessionPools/p/"
+        );
         let e = Endpoint::parse("https://x.io/pools/p/python/execute").unwrap();
         assert_eq!(e.as_str(), "https://x.io/pools/p/");
-        assert!(Endpoint::parse("http://127.0.0.1:8080").unwrap().is_loopback());
+        assert!(
+            Endpoint::parse("http://127.0.0.1:8080")
+                .unwrap()
+                .is_loopback()
+        );
         assert!(Endpoint::parse("http://localhost:1/").is_ok());
         assert!(Endpoint::parse("http://[::1]:1/").is_ok());
-        let err = Endpoint::parse("http://example.com/").unwrap_err().to_string();
+        let err = Endpoint::parse("http://example.com/")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("use https"), "{err}");
         assert!(Endpoint::parse("https://x.io/?a=1").is_err());
         assert!(Endpoint::parse("ftp://x.io/").is_err());

@@ -70,7 +70,9 @@ impl ApiError {
                  pool (assign it, then wait a few minutes for it to propagate and fetch a new token)",
             ),
             404 => Some("check the pool endpoint and the file name or execution id"),
-            413 => Some("the upload exceeds the service's 128 MB limit: split or compress the file"),
+            413 => {
+                Some("the upload exceeds the service's 128 MB limit: split or compress the file")
+            }
             429 => Some(
                 "the pool is at its session limit or rate limit: delete sessions you no longer need \
                  (Session::delete) or retry later",
@@ -133,7 +135,9 @@ pub enum Error {
     },
 
     /// The connection could not be established (DNS, TCP, TLS).
-    #[error("could not connect to the pool endpoint: {source}; check the endpoint URL and the network")]
+    #[error(
+        "could not connect to the pool endpoint: {source}; check the endpoint URL and the network"
+    )]
     Connect {
         /// The underlying error.
         #[source]
@@ -186,10 +190,18 @@ impl Error {
     }
 
     /// Build a decode error with a snippet of the offending body.
-    pub fn decode(message: impl Into<String>, body: &[u8], source: Option<serde_json::Error>) -> Self {
+    pub fn decode(
+        message: impl Into<String>,
+        body: &[u8],
+        source: Option<serde_json::Error>,
+    ) -> Self {
         let text = String::from_utf8_lossy(body);
         let snippet: String = text.chars().take(512).collect();
-        Error::Decode { message: message.into(), snippet, source }
+        Error::Decode {
+            message: message.into(),
+            snippet,
+            source,
+        }
     }
 
     /// Build an invalid-input error.
@@ -199,7 +211,10 @@ impl Error {
 
     /// Build an I/O error with context.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 

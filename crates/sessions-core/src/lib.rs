@@ -4,17 +4,27 @@
 //! sessions in a session pool, through a tower middleware stack (auth, retry, timeouts) over hyper.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod api_version;
+pub mod auth;
+mod builder;
 mod client;
 pub mod endpoint;
 pub mod error;
 pub mod middleware;
 pub mod model;
 pub mod transport;
+pub mod validate;
 
+pub use api::{
+    CodeInputType, Download, ExecuteRequest, Files, ListOptions, Session, ShellRequest, Upload,
+};
 pub use api_version::{ApiFamily, ApiVersion};
+pub use auth::{AccessToken, TokenSource};
+pub use builder::ClientBuilder;
 pub use client::Client;
 pub use endpoint::Endpoint;
 pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
+pub use middleware::retry::RetryConfig;
 pub use model::*;
 pub use transport::{Body, Operation, Retryable};

@@ -278,8 +278,7 @@ mod opt_millis {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<f64>::deserialize(d)?
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(|ms| Duration::from_secs_f64(ms / 1000.0)))
+            .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok()))
     }
 }
 
@@ -288,11 +287,13 @@ mod opt_system_time {
     use std::time::{SystemTime, UNIX_EPOCH};
 
     pub fn serialize<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
-        t.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64).serialize(s)
+        t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as u64)
+            .serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?
-            .map(|ms| UNIX_EPOCH + std::time::Duration::from_millis(ms)))
+            .and_then(|ms| UNIX_EPOCH.checked_add(std::time::Duration::from_millis(ms))))
     }
 }

@@ -37,7 +37,7 @@ fn try_read(path: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_cannot_see_siblings_or_host_files() {
+async fn runtime_sessions_cannot_see_siblings_or_host_files() {
     let rt = Runtime::new(RuntimeConfig {
         isolation: IsolationMode::Namespaces,
         ..config()
@@ -105,7 +105,7 @@ async fn sessions_cannot_see_siblings_or_host_files() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn network_is_off_but_loopback_works_inside() {
+async fn runtime_network_is_off_but_loopback_works_inside() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let rt = Runtime::new(RuntimeConfig {
@@ -129,7 +129,7 @@ async fn network_is_off_but_loopback_works_inside() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn degraded_mode_runs_without_namespaces() {
+async fn runtime_degraded_mode_runs_without_namespaces() {
     let rt = Runtime::new_with_failed_probe(config(), "test: namespaces unavailable")
         .await
         .unwrap();
@@ -163,7 +163,7 @@ async fn degraded_mode_runs_without_namespaces() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn required_namespaces_fail_when_unavailable() {
+async fn runtime_required_namespaces_fail_when_unavailable() {
     let cfg = RuntimeConfig {
         isolation: IsolationMode::Namespaces,
         ..config()

@@ -42,7 +42,7 @@ async fn value(w: &mut Worker, code: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn state_persists_and_last_expression_values_are_json() {
+async fn runtime_state_persists_and_last_expression_values_are_json() {
     let (mut w, _dir) = worker(config()).await;
     assert_eq!(value(&mut w, "x = 40\nimport math").await, json!(""));
     assert_eq!(value(&mut w, "x + 2").await, json!(42));
@@ -58,13 +58,15 @@ async fn state_persists_and_last_expression_values_are_json() {
         json!({"a": [1, null, null]})
     );
     assert_eq!(value(&mut w, "{1, 2}").await, json!("{1, 2}"));
+    assert_eq!(value(&mut w, "'é\\udc80'").await, json!("é?"));
+    assert_eq!(value(&mut w, "(1, 'a')").await, json!("(1, 'a')"));
     assert_eq!(value(&mut w, "print('hi')").await, json!(""));
     assert_eq!(value(&mut w, "def f():\n    return 7\nf()").await, json!(7));
     w.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jupyter_format_returns_the_repr() {
+async fn runtime_jupyter_format_returns_the_repr() {
     let (mut w, _dir) = worker(config()).await;
     let jr = |code: &str| PythonRun {
         jupyter_format: true,
@@ -84,7 +86,7 @@ async fn jupyter_format_returns_the_repr() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exceptions_fail_with_a_clean_traceback() {
+async fn runtime_exceptions_fail_with_a_clean_traceback() {
     let (mut w, _dir) = worker(config()).await;
     let out = w
         .run_python(run("print('before')\ndef g():\n    1/0\ng()"))
@@ -121,7 +123,7 @@ async fn exceptions_fail_with_a_clean_traceback() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn output_is_captured_at_the_fd_level_and_truncated() {
+async fn runtime_output_is_captured_at_the_fd_level_and_truncated() {
     let (mut w, _dir) = worker(config()).await;
     let code = "import os, sys, subprocess\nprint('one')\nos.write(1, b'two\\n')\n\
                 subprocess.run(['echo', 'three'])\nprint('err', file=sys.stderr)\nos.write(2, b'e2\\n')\n'done'";
@@ -146,7 +148,7 @@ async fn output_is_captured_at_the_fd_level_and_truncated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn timeout_kills_the_tree_and_recovers_with_files_kept() {
+async fn runtime_timeout_kills_the_tree_and_recovers_with_files_kept() {
     let (mut w, dir) = worker(config()).await;
     value(
         &mut w,
@@ -193,7 +195,7 @@ fn host_process_running(needle: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_cap_aborts_and_the_session_recovers() {
+async fn runtime_memory_cap_aborts_and_the_session_recovers() {
     let cfg = RuntimeConfig {
         memory_limit_bytes: 256 * 1024 * 1024,
         ..config()
@@ -215,7 +217,7 @@ async fn memory_cap_aborts_and_the_session_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn matplotlib_figures_come_back_as_png() {
+async fn runtime_matplotlib_figures_come_back_as_png() {
     let probe = std::process::Command::new(python())
         .args(["-c", "import matplotlib, numpy, pandas"])
         .output();
@@ -232,6 +234,11 @@ async fn matplotlib_figures_come_back_as_png() {
     let out = w.run_python(run(code)).await.unwrap();
     assert_eq!(out.status, RunStatus::Succeeded, "{out:?}");
     assert_eq!(out.result, json!(2));
+    let scalars = "(np.int64(3) + 1, np.bool_(True), np.float64('nan'))";
+    assert_eq!(
+        value(&mut w, &format!("[*{scalars}]")).await,
+        json!([4, true, null])
+    );
     let image = out.image.expect("an image for the open figure");
     assert_eq!(image.format, "png");
     assert!(image.base64_data.starts_with("iVBORw0KGgo"), "PNG magic");
@@ -241,7 +248,7 @@ async fn matplotlib_figures_come_back_as_png() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn process_cap_limits_threads_and_processes() {
+async fn runtime_process_cap_limits_threads_and_processes() {
     let rt = Runtime::new(RuntimeConfig {
         max_processes: 16,
         ..config()
@@ -265,5 +272,37 @@ async fn process_cap_limits_threads_and_processes() {
         value(&mut w, "import time; time.sleep(0.2)\n1+1").await,
         json!(2)
     );
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_cpu_cap_stops_busy_loops() {
+    let cfg = RuntimeConfig {
+        cpu_seconds_per_execution: Some(1),
+        ..config()
+    };
+    let (mut w, _dir) = worker(cfg).await;
+    value(&mut w, "open('/mnt/data/kept.txt', 'w').write('x')").await;
+    let out = w.run_python(run("while True:\n    pass")).await.unwrap();
+    assert_eq!(out.status, RunStatus::TimedOut, "{out:?}");
+    // Each run gets its own budget; files survive the restart.
+    let code = "import os, time\nt = time.process_time()\nwhile time.process_time() - t < 0.5:\n    pass\nos.path.exists('kept.txt')";
+    assert_eq!(value(&mut w, code).await, json!(true));
+    assert_eq!(value(&mut w, code).await, json!(true));
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_abandoned_runs_do_not_desync_the_session() {
+    let (mut w, _dir) = worker(config()).await;
+    let slow = w.run_python(run("import time\ntime.sleep(30)"));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), slow)
+            .await
+            .is_err()
+    );
+    // The interpreter still busy with the abandoned run is replaced, not waited for.
+    assert_eq!(value(&mut w, "'fresh'").await, json!("fresh"));
+    assert_eq!(value(&mut w, "1+1").await, json!(2));
     w.shutdown().await;
 }

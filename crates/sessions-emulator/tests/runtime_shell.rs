@@ -27,7 +27,7 @@ fn sh(command: &str, stdin: Option<&str>) -> ShellRun {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shell_commands_get_stdin_exit_codes_and_the_data_dir() {
+async fn runtime_shell_commands_get_stdin_exit_codes_and_the_data_dir() {
     let rt = Runtime::new(config(PoolType::Shell)).await.unwrap();
     assert_eq!(rt.pool_type(), PoolType::Shell);
     let dir = tempfile::tempdir().unwrap();
@@ -49,9 +49,15 @@ async fn shell_commands_get_stdin_exit_codes_and_the_data_dir() {
         .await
         .unwrap();
     assert_eq!(out.status, RunStatus::Exited(3));
+    // Degraded mode (forced via SESSIONS_EMULATOR_FORCE_NO_NAMESPACES) runs in the host workdir.
+    let cwd = if rt.isolation().namespaces {
+        "/mnt/data".to_string()
+    } else {
+        dir.path().canonicalize().unwrap().display().to_string()
+    };
     assert_eq!(
         (out.stdout.as_str(), out.stderr.as_str()),
-        ("/mnt/data\n", "oops\n")
+        (format!("{cwd}\n").as_str(), "oops\n")
     );
 
     let out = w.run_shell(sh("cat", None)).await.unwrap();
@@ -103,7 +109,7 @@ async fn shell_commands_get_stdin_exit_codes_and_the_data_dir() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn warm_pool_hands_out_ready_workers_in_fresh_slots() {
+async fn runtime_warm_pool_hands_out_ready_workers_in_fresh_slots() {
     let rt = Runtime::new(config(PoolType::Python)).await.unwrap();
     let root = tempfile::tempdir().unwrap();
     let pool = WarmPool::new(rt, root.path().to_path_buf(), 2);

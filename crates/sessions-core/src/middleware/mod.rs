@@ -1,21 +1,100 @@
 //! The layers of the default stack, one concern per module.
+//!
+//! The default stack, outermost first (what [`ClientBuilder`](crate::ClientBuilder) builds):
+//!
+//! | layer | module | why there |
+//! |---|---|---|
+//! | your layers (`ClientBuilder::layer`) | | see every call once, in call order |
+//! | `User-Agent` | [`user_agent`] | once per call |
+//! | `x-ms-client-request-id` | [`request_id`] | outside retry: every attempt carries the same id |
+//! | a tracing span per operation | [`trace`] | spans the retries |
+//! | overall deadline | [`deadline`] | bounds retries and back-off, and the response body |
+//! | retry | [`retry`] | |
+//! | bearer auth | [`auth`] | inside retry: each attempt gets a fresh token; 401 → refetch once |
+//! | per-attempt timeout | [`timeout`] | |
+//! | connection pool | [`crate::transport::connector`] | hyper-util over hyper-rustls |
+//!
+//! Every piece is public, so a stack with one layer swapped can be rebuilt by hand and wrapped
+//! with [`Client::from_service`](crate::Client::from_service):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use sessions_core::auth::{StaticToken, TokenCache};
+//! use sessions_core::middleware::{auth, deadline, request_id, retry, timeout, trace, user_agent};
+//! use sessions_core::transport::{connector, HttpService};
+//! use sessions_core::{ApiVersion, Client, Endpoint};
+//! use tower::Layer;
+//!
+//! # fn main() -> Result<(), sessions_core::Error> {
+//! let mut svc: HttpService = connector::base_transport(&connector::TransportOptions::default())?;
+//! svc = HttpService::new(timeout::TimeoutLayer::new(Duration::from_secs(250)).layer(svc));
+//! let cache = Arc::new(TokenCache::new(Arc::new(StaticToken::new("token"))));
+//! svc = HttpService::new(auth::AuthLayer::new(cache).layer(svc));
+//! svc = HttpService::new(retry::RetryLayer::new(retry::RetryConfig::default()).layer(svc));
+//! svc = HttpService::new(deadline::DeadlineLayer::new(Duration::from_secs(600)).layer(svc));
+//! svc = HttpService::new(trace::TraceLayer::new().layer(svc));
+//! svc = HttpService::new(request_id::RequestIdLayer::new().layer(svc));
+//! svc = HttpService::new(user_agent::UserAgentLayer::new().layer(svc));
+//! let endpoint = Endpoint::parse("https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/g/sessionPools/p")?;
+//! let client = Client::from_service(svc, endpoint, ApiVersion::default());
+//! # Ok(()) }
+//! ```
 
-use crate::error::BoxError;
+use http::Request;
+
+use crate::error::{BoxError, Error, TimeoutKind};
+use crate::transport::{Body, ResponseBody};
+
+pub mod auth;
+pub mod deadline;
+pub mod request_id;
+pub mod retry;
+pub mod timeout;
+pub mod trace;
+pub mod user_agent;
+
+/// The future every middleware service of this crate returns.
+pub type ResponseFuture =
+    futures_util::future::BoxFuture<'static, Result<http::Response<ResponseBody>, BoxError>>;
 
 /// Whether an error (anywhere in its source chain) is a failure to establish the connection,
 /// which guarantees the request never reached the service.
 pub fn is_connect_error(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        if let Some(h) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
-            if h.is_connect() {
-                return true;
-            }
+        let hyper_connect = e
+            .downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|h| h.is_connect());
+        let ours = e.downcast_ref::<Error>().is_some_and(|e| {
+            matches!(
+                e,
+                Error::Connect { .. }
+                    | Error::Timeout {
+                        kind: TimeoutKind::Connect,
+                        ..
+                    }
+            )
+        });
+        if hyper_connect || ours {
+            return true;
         }
         cur = e.source();
     }
     false
 }
 
-#[allow(dead_code)]
-fn _assert_box_error(_: BoxError) {}
+/// A copy of `req` for another attempt (method, URI, version, headers, extensions and a
+/// replayed body), or `None` when its body is a one-shot stream.
+///
+/// Call it before the request is sent.
+pub fn try_clone_request(req: &Request<Body>) -> Option<Request<Body>> {
+    let body = req.body().try_clone()?;
+    let mut copy = Request::new(body);
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    *copy.extensions_mut() = req.extensions().clone();
+    Some(copy)
+}

@@ -35,8 +35,15 @@ pub struct Body {
 enum Kind {
     Empty,
     Full(Option<Bytes>),
-    Replayable { factory: StreamFactory, len: Option<u64>, current: Option<ByteStream> },
-    Stream { stream: ByteStream, len: Option<u64> },
+    Replayable {
+        factory: StreamFactory,
+        len: Option<u64>,
+        current: Option<ByteStream>,
+    },
+    Stream {
+        stream: ByteStream,
+        len: Option<u64>,
+    },
 }
 
 impl Body {
@@ -47,18 +54,28 @@ impl Body {
 
     /// A buffered body; cheap to clone for retries.
     pub fn full(bytes: impl Into<Bytes>) -> Self {
-        Body { kind: Kind::Full(Some(bytes.into())) }
+        Body {
+            kind: Kind::Full(Some(bytes.into())),
+        }
     }
 
     /// A streamed body that can be rebuilt for each attempt by calling `factory` again.
     /// `len` is the exact length when known (sent as `Content-Length`).
     pub fn replayable(factory: StreamFactory, len: Option<u64>) -> Self {
-        Body { kind: Kind::Replayable { factory, len, current: None } }
+        Body {
+            kind: Kind::Replayable {
+                factory,
+                len,
+                current: None,
+            },
+        }
     }
 
     /// A one-shot stream: never retried after it may have been read.
     pub fn stream(stream: ByteStream, len: Option<u64>) -> Self {
-        Body { kind: Kind::Stream { stream, len } }
+        Body {
+            kind: Kind::Stream { stream, len },
+        }
     }
 
     /// A copy of this body for another attempt, or `None` for a one-shot stream.
@@ -108,7 +125,10 @@ impl fmt::Debug for Body {
             Kind::Replayable { .. } => "replayable",
             Kind::Stream { .. } => "stream",
         };
-        f.debug_struct("Body").field("kind", &kind).field("len", &self.content_length()).finish()
+        f.debug_struct("Body")
+            .field("kind", &kind)
+            .field("len", &self.content_length())
+            .finish()
     }
 }
 
@@ -147,8 +167,14 @@ impl http_body::Body for Body {
         let this = &mut self.kind;
         match this {
             Kind::Empty => Poll::Ready(None),
-            Kind::Full(b) => Poll::Ready(b.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b)))),
-            Kind::Replayable { factory, current, .. } => {
+            Kind::Full(b) => Poll::Ready(
+                b.take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            Kind::Replayable {
+                factory, current, ..
+            } => {
                 let stream = current.get_or_insert_with(|| factory());
                 poll_stream(stream.as_mut(), cx)
             }
@@ -196,7 +222,10 @@ mod tests {
     #[tokio::test]
     async fn replayable_body_rebuilds_its_stream() {
         let factory: StreamFactory = Arc::new(|| {
-            Box::pin(stream::iter(vec![Ok(Bytes::from("a")), Ok(Bytes::from("b"))]))
+            Box::pin(stream::iter(vec![
+                Ok(Bytes::from("a")),
+                Ok(Bytes::from("b")),
+            ]))
         });
         let body = Body::replayable(factory, Some(2));
         let again = body.try_clone().unwrap();

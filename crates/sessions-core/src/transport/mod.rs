@@ -2,6 +2,7 @@
 //! per-request [`Operation`] marker that the middleware reads.
 
 mod body;
+pub mod connector;
 
 pub use body::{Body, ByteStream, ResponseBody, StreamFactory};
 
@@ -46,12 +47,18 @@ pub struct Operation {
 impl Operation {
     /// An idempotent operation (reads and deletes).
     pub const fn idempotent(name: &'static str) -> Self {
-        Operation { name, retryable: Retryable::Idempotent }
+        Operation {
+            name,
+            retryable: Retryable::Idempotent,
+        }
     }
 
     /// An operation that runs code or writes: retried only when surely not processed.
     pub const fn not_idempotent(name: &'static str) -> Self {
-        Operation { name, retryable: Retryable::OnlyIfNotProcessed }
+        Operation {
+            name,
+            retryable: Retryable::OnlyIfNotProcessed,
+        }
     }
 
     /// The operation of a request: its extension, or one derived from the method.

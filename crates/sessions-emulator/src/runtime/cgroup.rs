@@ -4,10 +4,8 @@
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
-
-/// Tasks of a sandboxed worker that are ours, not the user's: the relay and the pid-1 reaper.
-const OVERHEAD_TASKS: u64 = 2;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where per-worker groups are created.
 #[derive(Debug, Clone)]
@@ -37,18 +35,20 @@ impl PidsController {
                 && std::fs::write(probe.join("pids.max"), "8").is_ok();
             let _ = std::fs::remove_dir(&probe);
             if works {
+                remove_stale_groups(&base);
                 return Some(PidsController { base, kind });
             }
         }
         None
     }
 
-    /// Create a group for one worker allowing `max_processes` user tasks.
-    pub(crate) fn create(&self, max_processes: u64) -> Option<PidsGroup> {
+    /// Create a group for one worker allowing `max_processes` user tasks plus `overhead`
+    /// tasks of our own (the sandbox's relay and pid-1 reaper).
+    pub(crate) fn create(&self, max_processes: u64, overhead: u64) -> Option<PidsGroup> {
         let dir = self.base.join(uuid::Uuid::new_v4().to_string());
         std::fs::create_dir(&dir).ok()?;
         let group = PidsGroup { dir };
-        let max = max_processes.saturating_add(OVERHEAD_TASKS);
+        let max = max_processes.saturating_add(overhead);
         std::fs::write(group.dir.join("pids.max"), max.to_string()).ok()?;
         Some(group)
     }
@@ -76,7 +76,41 @@ impl PidsGroup {
 
 impl Drop for PidsGroup {
     fn drop(&mut self) {
-        // Fails (EBUSY) only if tasks are still exiting; an empty leftover group is harmless.
-        let _ = std::fs::remove_dir(&self.dir);
+        if std::fs::remove_dir(&self.dir).is_ok() {
+            return;
+        }
+        // Tasks are still exiting (a worker dropped without `shutdown`): retry in the
+        // background for a few seconds rather than leak the group.
+        let dir = std::mem::take(&mut self.dir);
+        let _ = std::thread::Builder::new()
+            .name("pids-cgroup-cleanup".into())
+            .spawn(move || {
+                for _ in 0..250 {
+                    std::thread::sleep(Duration::from_millis(20));
+                    if std::fs::remove_dir(&dir).is_ok() || !dir.exists() {
+                        return;
+                    }
+                }
+            });
+    }
+}
+
+/// Remove empty groups left behind by emulators that crashed (older than a minute, so a
+/// group another emulator is just setting up is never touched).
+fn remove_stale_groups(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(60)));
+        let empty =
+            std::fs::read_to_string(path.join("pids.current")).is_ok_and(|n| n.trim() == "0");
+        if entry.file_type().is_ok_and(|t| t.is_dir()) && old && empty {
+            let _ = std::fs::remove_dir(&path);
+        }
     }
 }

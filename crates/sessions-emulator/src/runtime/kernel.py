@@ -19,6 +19,8 @@ _KERNEL_FILE = sys._getframe().f_code.co_filename
 _DATA = os.environ.get("SESSIONS_KERNEL_DATA", "/mnt/data")
 _CAPTURE_CAP = 8 * 1024 * 1024  # bytes read back per stream when no max_output is given
 _CELLS = {}  # filename -> source, for tracebacks of code defined in earlier runs
+_cell_count = 0
+_CPU_SECONDS = int(os.environ.get("SESSIONS_KERNEL_CPU_SECONDS") or 0)
 
 
 def _memfile(name):
@@ -95,7 +97,10 @@ def _json_value(v, depth=0):
     if isinstance(v, int):
         return True, int(v)
     if isinstance(v, str):
-        return True, str(v)
+        v = str(v)
+        if not v.isascii():  # lone surrogates cannot travel as JSON text
+            v = v.encode("utf-8", "replace").decode("utf-8")
+        return True, v
     if isinstance(v, float):
         v = float(v)
         return True, (v if v - v == 0.0 else None)  # NaN/inf -> null
@@ -112,13 +117,21 @@ def _json_value(v, depth=0):
     if isinstance(v, dict):
         out = {}
         for k, x in v.items():
-            if type(k) is not str:
+            if not isinstance(k, str):
                 return False, None
+            k = _json_value(k)[1]
             ok, y = _json_value(x, depth + 1)
             if not ok:
                 return False, None
             out[k] = y
         return True, out
+    if type(v).__module__ == "numpy" and getattr(v, "shape", None) == ():
+        try:  # numpy scalars (np.int64(3), np.bool_(True)) are numbers to the user
+            item = v.item()
+        except Exception:
+            return False, None
+        if type(item) in (bool, int, float, str):
+            return _json_value(item, depth + 1)
     return False, None
 
 
@@ -162,9 +175,13 @@ def _render_figure():
 
 
 def _run_python(req):
+    global _cell_count
     code = req["code"]
-    name = "<cell %d>" % (len(_CELLS) + 1)
+    _cell_count += 1
+    name = "<cell %d>" % _cell_count
     _CELLS[name] = code
+    if len(_CELLS) > 1000:  # keep recent sources only
+        del _CELLS[next(iter(_CELLS))]
     status, stderr_extra, value, has_value = "ok", "", None, False
     start = time.perf_counter()
     try:
@@ -223,8 +240,22 @@ def _run_shell(req):
     return {"status": "exit", "exit_code": code, "result": None, "duration": duration}
 
 
+def _cpu_budget():
+    """Allow this run _CPU_SECONDS more CPU time (RLIMIT_CPU is cumulative per process)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime) + _CPU_SECONDS + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
 def _handle(req):
     _reset_capture()
+    if _CPU_SECONDS:
+        _cpu_budget()
     try:
         if req.get("op") == "sh":
             resp = _run_shell(req)
@@ -292,6 +323,8 @@ def main():
     rewrite = os.environ.get("SESSIONS_KERNEL_REWRITE")
     if rewrite:
         _install_path_rewrite(rewrite)
+    if _CPU_SECONDS:
+        import resource  # noqa: F401  (imported once here, used per run)
     if os.environ.get("SESSIONS_KERNEL_MODE") == "shell":
         import subprocess  # noqa: F401  (paid once at spawn, not per command)
     _send({"status": "ready", "pid": os.getpid()})

@@ -3,6 +3,20 @@
 //! CONTRACT (shared by the HTTP layer and the runtime; change only by agreement):
 //! the HTTP layer only uses the items in this file. Everything else in `runtime/`
 //! is private to the runtime.
+//!
+//! What is enforced (see `IsolationReport::detail` at run time):
+//! * namespaces (when permitted): user (uid 0 inside = the emulator's uid, all capabilities
+//!   dropped), mount (pivoted minimal root: read-only /usr, /etc, lib dirs and the python
+//!   prefixes; private /tmp, /dev/shm; `/mnt/data` = the session's workdir), pid (the whole
+//!   tree dies with the session), net (only an up loopback unless `network`);
+//! * memory: RLIMIT_AS per process (`MemoryError` → `OutOfMemory`; a SIGKILLed interpreter
+//!   is reported the same way and replaced);
+//! * processes/threads: a per-worker `pids` cgroup when one is writable (RLIMIT_NPROC is
+//!   also set but does not bind uid 0);
+//! * CPU: RLIMIT_CPU re-armed before each run when `cpu_seconds_per_execution` is set.
+//!
+//! Degraded mode (no namespaces) keeps the limits, runs in the workdir and maps
+//! `/mnt/data` paths to it inside Python (not inside shell commands).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -27,6 +27,8 @@ pub(crate) struct Proc {
     sandboxed: bool,
     /// A request was sent whose response was not read (the caller's future was dropped).
     busy: bool,
+    /// The kernel closed its end of the protocol (it is exiting).
+    eof: bool,
     /// The worker's pids cgroup; removed when the process is gone (dropped last).
     pids: Option<PidsGroup>,
 }
@@ -52,10 +54,12 @@ impl Proc {
             .stderr(Stdio::null())
             .kill_on_drop(true);
         let mut steps = Vec::new();
+        // The sandbox adds two tasks of ours: the relay and the pid-1 reaper.
+        let overhead = if rt.sandbox.is_some() { 2 } else { 0 };
         let pids = rt
             .pids
             .as_ref()
-            .and_then(|c| c.create(rt.config.max_processes));
+            .and_then(|c| c.create(rt.config.max_processes, overhead));
         let procs_file = pids.as_ref().and_then(PidsGroup::procs_file);
         let sandboxed = match &rt.sandbox {
             Some(template) => {
@@ -101,6 +105,7 @@ impl Proc {
             pid,
             sandboxed,
             busy: false,
+            eof: false,
             pids,
         };
         match tokio::time::timeout(SPAWN_TIMEOUT, proc.read_response()).await {
@@ -120,7 +125,10 @@ impl Proc {
         let mut line = String::new();
         match self.stdout.read_line(&mut line).await {
             Ok(n) if n > 0 => Response::parse(&line),
-            _ => None,
+            _ => {
+                self.eof = true;
+                None
+            }
         }
     }
 
@@ -144,8 +152,9 @@ impl Proc {
                 Exchange::Reply(resp)
             }
             Err(_) => Exchange::TimedOut,
+            Ok(None) if !self.eof => Exchange::Died(None), // garbage: the caller replaces us
             Ok(None) => {
-                // EOF or garbage: collect the exit status if the process is gone.
+                // EOF: the process is exiting; collect its status.
                 let code = match tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
                     Ok(Ok(status)) => exit_code(status),
                     _ => None,
@@ -155,20 +164,26 @@ impl Proc {
         }
     }
 
-    /// Kill the whole process tree and reap our child; returns its exit code when known.
-    pub(crate) async fn kill(mut self) -> Option<i32> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return exit_code(status);
-        }
+    /// SIGKILL the whole tree (without reaping it).
+    fn signal_tree(&self) {
         if self.sandboxed {
             // SIGKILL the namespace init: the kernel then kills everything in the pid
             // namespace, and our relay child exits on its own.
-            for pid in childpids(self.pid) {
+            for pid in child_pids(self.pid) {
                 sys::signal(pid, libc::SIGKILL);
             }
         } else {
             sys::kill_group(self.pid);
         }
+    }
+
+    /// Kill the whole process tree and reap our child; returns its exit code when known.
+    pub(crate) async fn kill(mut self) -> Option<i32> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            self.wait_group_empty().await;
+            return exit_code(status);
+        }
+        self.signal_tree();
         if let Ok(Ok(status)) = tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
             self.wait_group_empty().await;
             return exit_code(status);
@@ -207,9 +222,19 @@ impl Proc {
             if let Some(kb) = vm_rss_kb(pid) {
                 *total.get_or_insert(0) += kb * 1024;
             }
-            stack.extend(childpids(pid));
+            stack.extend(child_pids(pid));
         }
         total
+    }
+}
+
+impl Drop for Proc {
+    /// Backstop for workers dropped without `shutdown`: `kill_on_drop` only signals our
+    /// direct child, so take the rest of the tree down too (tokio reaps the child).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal_tree();
+        }
     }
 }
 
@@ -219,7 +244,7 @@ fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
 }
 
 /// Direct children of `pid`, over all its threads.
-fn childpids(pid: i32) -> Vec<i32> {
+fn child_pids(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
@@ -266,6 +291,9 @@ fn worker_env(rt: &RuntimeInner, home: &str) -> Vec<(&'static str, String)> {
     ];
     if let Some(dir) = &rt.mpl_config_dir {
         env.push(("MPLCONFIGDIR", dir.clone()));
+    }
+    if let Some(seconds) = rt.config.cpu_seconds_per_execution {
+        env.push(("SESSIONS_KERNEL_CPU_SECONDS", seconds.max(1).to_string()));
     }
     if rt.config.pool_type == super::PoolType::Shell {
         env.push(("SESSIONS_KERNEL_MODE", "shell".to_string()));

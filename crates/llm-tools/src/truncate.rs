@@ -1,0 +1,106 @@
+//! Head-and-tail truncation of long output, with an explicit marker.
+//!
+//! Both ends matter: the beginning shows what the code started doing, the end holds the
+//! traceback or the final answer. The marker says how much was cut so the model never mistakes a
+//! cut for the real output.
+
+use std::fmt::Write as _;
+
+/// The default limit, in characters, for stdout and for stderr.
+pub const DEFAULT_MAX_CHARS: usize = 8_000;
+
+/// How a text was shortened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Truncated {
+    /// The original length in characters.
+    pub original_chars: usize,
+    /// How many characters were removed from the middle.
+    pub omitted_chars: usize,
+}
+
+/// Shorten `text` in place to at most about `max_chars` characters (plus the marker), keeping the
+/// head and the tail. Returns `None` when the text already fits.
+///
+/// ```
+/// let mut s = "a".repeat(50) + &"b".repeat(50);
+/// let cut = llm_tools::truncate::truncate_middle(&mut s, 20).unwrap();
+/// assert_eq!(cut.original_chars, 100);
+/// assert!(s.starts_with("aaaaaaaaaa") && s.ends_with("bbbbbbbbbb"));
+/// assert!(s.contains("80 characters omitted"));
+/// ```
+pub fn truncate_middle(text: &mut String, max_chars: usize) -> Option<Truncated> {
+    // Byte length bounds the character count from above: most output takes this exit.
+    if text.len() <= max_chars {
+        return None;
+    }
+    let original_chars = text.chars().count();
+    if original_chars <= max_chars {
+        return None;
+    }
+    let head_chars = max_chars / 2;
+    let tail_chars = max_chars - head_chars;
+    let head_end = text
+        .char_indices()
+        .nth(head_chars)
+        .map_or(text.len(), |(i, _)| i);
+    let tail_start = if tail_chars == 0 {
+        text.len()
+    } else {
+        text.char_indices()
+            .rev()
+            .nth(tail_chars - 1)
+            .map_or(0, |(i, _)| i)
+    };
+    let omitted_chars = original_chars - head_chars - tail_chars;
+    let mut marker = String::with_capacity(96);
+    let _ = write!(
+        marker,
+        "\n[... {omitted_chars} characters omitted of {original_chars}; showing the first {head_chars} and the last {tail_chars} ...]\n"
+    );
+    text.replace_range(head_end..tail_start, &marker);
+    Some(Truncated {
+        original_chars,
+        omitted_chars,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_untouched() {
+        let mut s = "hello".to_owned();
+        assert_eq!(truncate_middle(&mut s, 5), None);
+        assert_eq!(s, "hello");
+    }
+
+    #[test]
+    fn multibyte_text_within_the_limit_is_untouched() {
+        let mut s = "é".repeat(10); // 20 bytes, 10 chars
+        assert_eq!(truncate_middle(&mut s, 10), None);
+    }
+
+    #[test]
+    fn cuts_on_char_boundaries() {
+        let mut s = "é".repeat(30) + &"ü".repeat(30);
+        let cut = truncate_middle(&mut s, 10).unwrap();
+        assert_eq!(
+            cut,
+            Truncated {
+                original_chars: 60,
+                omitted_chars: 50
+            }
+        );
+        assert!(s.starts_with("ééééé\n[... 50 characters omitted of 60"));
+        assert!(s.ends_with("...]\nüüüüü"));
+    }
+
+    #[test]
+    fn zero_limit_keeps_only_the_marker() {
+        let mut s = "abc".to_owned();
+        let cut = truncate_middle(&mut s, 0).unwrap();
+        assert_eq!(cut.omitted_chars, 3);
+        assert!(s.starts_with("\n[... 3 characters omitted"));
+    }
+}

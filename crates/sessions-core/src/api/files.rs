@@ -1,0 +1,187 @@
+//! [`Files`]: a session's files in `/mnt/data`: list, upload, inspect, delete, download.
+
+use std::path::Path;
+
+use bytes::Bytes;
+
+use super::download::{self, Download};
+use super::request;
+use super::session::Session;
+use super::upload::Upload;
+use super::{decode, send_checked, send_json};
+use crate::error::{Error, Result};
+use crate::model::{FileInfo, FileKind};
+use crate::transport::Operation;
+
+/// The most list pages followed before giving up (a guard against a service that loops).
+const MAX_PAGES: usize = 1000;
+
+/// Options for [`Files::list_with`].
+///
+/// ```
+/// use sessions_core::api::ListOptions;
+/// let opts = ListOptions::default().path("inputs").recursive(true);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    pub(crate) path: Option<String>,
+    pub(crate) recursive: bool,
+}
+
+impl ListOptions {
+    /// List this directory (relative to `/mnt/data`, or absolute under it) instead of the root.
+    /// Current family only.
+    pub fn path(mut self, dir: impl Into<String>) -> Self {
+        self.path = Some(dir.into());
+        self
+    }
+
+    /// Include subdirectories (`recursive=true`, 2025-10-02-preview only).
+    pub fn recursive(mut self, recursive: bool) -> Self {
+        self.recursive = recursive;
+        self
+    }
+}
+
+/// The files of one session, under `/mnt/data`.
+///
+/// Names may carry directories (`sub/report.csv`) or the `/mnt/data/` prefix; anything that would
+/// leave `/mnt/data` is refused before a request is sent. Uploads and downloads stream, so large
+/// files do not sit in memory.
+///
+/// ```no_run
+/// # async fn demo(session: sessions_core::api::Session) -> sessions_core::Result<()> {
+/// use sessions_core::api::{ListOptions, Upload};
+///
+/// let files = session.files();
+/// let info = files.upload(Upload::file("report.csv")?.path("inputs")).await?;
+/// println!("uploaded {} ({:?} bytes)", info.relative_path(), info.size);
+///
+/// for f in files.list_with(ListOptions::default().path("inputs")).await? {
+///     println!("{}", f.name);
+/// }
+/// let bytes = files.download_to("inputs/report.csv", "copy.csv").await?;
+/// files.delete("inputs/report.csv").await?;
+/// # let _ = bytes; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Files {
+    session: Session,
+}
+
+impl Files {
+    pub(crate) fn new(session: Session) -> Self {
+        Files { session }
+    }
+
+    /// The session these files belong to.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// List the files in `/mnt/data` (following `nextLink` pages).
+    pub async fn list(&self) -> Result<Vec<FileInfo>> {
+        self.list_with(ListOptions::default()).await
+    }
+
+    /// List files with options (following `nextLink` pages).
+    pub async fn list_with(&self, options: ListOptions) -> Result<Vec<FileInfo>> {
+        let target = self.session.target();
+        let family = self.session.client().api_version().family();
+        let mut req = request::list_files(target, &options)?;
+        let mut all = Vec::new();
+        let mut seen_links = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let (_, body) = send_json(self.session.client(), req).await?;
+            let (page, next) = decode::decode_file_page(family, &body)?;
+            all.extend(page);
+            match next {
+                None => return Ok(all),
+                Some(link) => {
+                    if !seen_links.insert(link.clone()) {
+                        return Err(Error::decode(
+                            "the file list's nextLink repeats",
+                            link.as_bytes(),
+                            None,
+                        ));
+                    }
+                    req = request::next_page(target, &link, Operation::idempotent("files.list"))?;
+                }
+            }
+        }
+        Err(Error::decode(
+            format!("the file list has more than {MAX_PAGES} pages"),
+            b"",
+            None,
+        ))
+    }
+
+    /// Upload a file and return what the service stored.
+    ///
+    /// Refused before sending when the content is over 128 MiB (see [`Upload::size_limit`]) or
+    /// the name would leave `/mnt/data`. When the service answers without the file's details (a legacy empty list),
+    /// they are filled in from the upload itself.
+    pub async fn upload(&self, upload: Upload) -> Result<FileInfo> {
+        let boundary = format!("sessions-core-{}", uuid::Uuid::new_v4().simple());
+        let req = request::upload(self.session.target(), &upload, &boundary)?;
+        let (_, body) = send_json(self.session.client(), req).await?;
+        let family = self.session.client().api_version().family();
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return fallback_info(&upload);
+        }
+        match decode::decode_file(family, &body)? {
+            Some(info) => Ok(info),
+            None => fallback_info(&upload),
+        }
+    }
+
+    /// A file's metadata (`GET files/{name}`; current family only).
+    pub async fn get(&self, name: &str) -> Result<FileInfo> {
+        let req = request::get_file(self.session.target(), name)?;
+        let (_, body) = send_json(self.session.client(), req).await?;
+        let family = self.session.client().api_version().family();
+        decode::decode_file(family, &body)?
+            .ok_or_else(|| Error::decode("the file response is an empty list", &body, None))
+    }
+
+    /// Delete a file (`DELETE files/{name}`; current family only).
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        let req = request::delete_file(self.session.target(), name)?;
+        send_checked(self.session.client(), req).await.map(drop)
+    }
+
+    /// Start downloading a file; the content streams from the returned [`Download`].
+    pub async fn download(&self, name: &str) -> Result<Download> {
+        let req = request::download_file(self.session.target(), name)?;
+        let response = send_checked(self.session.client(), req).await?;
+        Ok(Download::new(response))
+    }
+
+    /// Download a whole file into memory.
+    pub async fn download_bytes(&self, name: &str) -> Result<Bytes> {
+        self.download(name).await?.bytes().await
+    }
+
+    /// Download a file straight to `local`, streaming. Returns the number of bytes written.
+    ///
+    /// Writes to a temporary file next to `local` and renames it on success, so `local` is
+    /// either the complete file or untouched. A body shorter or longer than its
+    /// `Content-Length` is an error.
+    pub async fn download_to(&self, name: &str, local: impl AsRef<Path>) -> Result<u64> {
+        let download = self.download(name).await?;
+        download::write_to_file(download, local.as_ref()).await
+    }
+}
+
+fn fallback_info(upload: &Upload) -> Result<FileInfo> {
+    let (dir, name) = upload.target()?;
+    let content_type = upload.part_content_type(&name);
+    Ok(FileInfo {
+        name,
+        directory: (!dir.is_empty()).then_some(dir),
+        kind: FileKind::File,
+        size: Some(upload.len()),
+        content_type: Some(content_type),
+        last_modified: None,
+    })
+}

@@ -1,0 +1,275 @@
+//! Serde structs for the service's response bodies, both families.
+//!
+//! Deliberately tolerant: unknown fields (`$id`, `rawResult`, `sessionId`, …) are ignored, every
+//! field is optional, and scalars are accepted as strings or numbers, because the service, its
+//! samples and the BYOC container all disagree in small ways. Turning these into the model types
+//! (and deciding what is required) happens in `decode.rs`.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// A string, number or bool as a string; null or absent as `None`.
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    })
+}
+
+/// A non-negative integer given as a number (integral float accepted) or a numeric string.
+pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A finite number given as a number or a numeric string.
+pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|f| f.is_finite()))
+}
+
+/// Keep JSON `null` as `Some(Value::Null)`, so "null" and "absent" stay distinguishable.
+pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// The current-family execution resource.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CurrentExecution {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub identifier: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub result: Option<CurrentResult>,
+    #[serde(default)]
+    pub error: Option<ErrorDetail>,
+}
+
+/// `result` of a current-family execution.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CurrentResult {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub stdout: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub stderr: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub execution_result: Option<Value>,
+    /// Some containers name it `result` inside `result`; read it only as a fallback.
+    #[serde(default, deserialize_with = "present")]
+    pub result: Option<Value>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub execution_time_in_milliseconds: Option<f64>,
+}
+
+/// The legacy execution payload (`properties` of `{"$id","properties":{...}}`, or the flat
+/// pre-versioned shape).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LegacyExecution {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub stdout: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub stderr: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub result: Option<Value>,
+    /// The Node pool tutorial shows `executionResult` at this version.
+    #[serde(default, deserialize_with = "present")]
+    pub execution_result: Option<Value>,
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub execution_time_in_milliseconds: Option<f64>,
+}
+
+/// Azure.Core's `error` object.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ErrorDetail {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub code: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+}
+
+/// `{"error": {...}}`, plus a top-level `message`/`code` some gateways send instead.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ErrorBody {
+    #[serde(default)]
+    pub error: Option<ErrorDetail>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub code: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+}
+
+/// A current-family file object.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CurrentFile {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub name: Option<String>,
+    #[serde(default, rename = "type", deserialize_with = "lenient_string")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub content_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub size_in_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub last_modified_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub directory: Option<String>,
+}
+
+/// One legacy file entry: `{"$id", "properties": {...}}`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LegacyFileItem {
+    #[serde(default)]
+    pub properties: Option<LegacyFile>,
+}
+
+/// `properties` of a legacy file entry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LegacyFile {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub filename: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub size: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub last_modified_time: Option<String>,
+    /// langchainjs and LlamaIndex TS type it in snake case.
+    #[serde(
+        default,
+        rename = "last_modified_time",
+        deserialize_with = "lenient_string"
+    )]
+    pub last_modified_time_snake: Option<String>,
+}
+
+/// `{"value": [...], "nextLink": ...}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
+pub(crate) struct Page<T> {
+    #[serde(default = "Vec::new", deserialize_with = "nullable_vec")]
+    pub value: Vec<T>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub next_link: Option<String>,
+}
+
+/// `listSessions`: `{"sessions": [...]}` per the spec, `{"value": [...]}` per `.management`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionPage {
+    #[serde(default = "Vec::new", deserialize_with = "nullable_vec")]
+    pub sessions: Vec<SessionWire>,
+    #[serde(default = "Vec::new", deserialize_with = "nullable_vec")]
+    pub value: Vec<SessionWire>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub next_link: Option<String>,
+}
+
+/// A session (`GET session`, `listSessions` items, `.management/getSession`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionWire {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub identifier: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub created_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub last_accessed_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub expire_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub expires_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub etag: Option<String>,
+}
+
+/// A `{name, version}` pair in pool metadata.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct NameVersionWire {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub version: Option<String>,
+}
+
+/// `GET metadata`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MetadataWire {
+    #[serde(default = "Vec::new", deserialize_with = "nullable_vec")]
+    pub runtimes: Vec<NameVersionWire>,
+    #[serde(default = "Vec::new", deserialize_with = "nullable_vec")]
+    pub pre_installed_packages: Vec<NameVersionWire>,
+    #[serde(default)]
+    pub jupyter_kernel: Option<Value>,
+}
+
+/// A list that may be `null`.
+fn nullable_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The current-family `POST executions` body (field order as in the spec's examples).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CurrentExecuteBody<'a> {
+    pub code_input_type: &'a str,
+    pub execution_type: &'a str,
+    pub code: &'a str,
+    pub timeout_in_seconds: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_streams_max_length: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_empty_kernel: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_jupyter_format_execution_result: Option<bool>,
+}
+
+/// The legacy `POST code/execute` body: `{"properties": {...}}`.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct LegacyExecuteBody<'a> {
+    pub properties: LegacyExecuteProperties<'a>,
+}
+
+/// `properties` of the legacy execute body.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LegacyExecuteProperties<'a> {
+    pub code_input_type: &'a str,
+    pub execution_type: &'a str,
+    pub code: &'a str,
+    pub timeout_in_seconds: u32,
+}
+
+/// The shell body: `shellCommand` and `stdin` only (extra fields were rejected with 400).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ShellBody<'a> {
+    pub shell_command: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<&'a str>,
+}

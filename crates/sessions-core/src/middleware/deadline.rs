@@ -1,0 +1,144 @@
+//! The overall deadline of one call: every attempt, every back-off and reading the response
+//! body. When it passes the call fails with [`Error::Timeout`] of kind [`TimeoutKind::Overall`].
+//!
+//! The layer stores a [`Deadline`] in the request's extensions, so the retry layer does not start
+//! a back-off that would end after it (it returns the last answer instead). A request can carry an
+//! [`OverallTimeout`] extension to use another value.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use tokio::time::{Instant, Sleep};
+use tower::{Layer, Service};
+
+use super::ResponseFuture;
+use crate::error::{BoxError, Error, TimeoutKind};
+use crate::transport::ResponseBody;
+
+/// A per-request override of the overall timeout, put in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverallTimeout(pub Duration);
+
+/// The instant a call must be done by (set by [`DeadlineLayer`], read by the retry layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(pub Instant);
+
+/// Bounds a whole call.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineLayer {
+    timeout: Duration,
+}
+
+impl DeadlineLayer {
+    /// The default: 600 s (two full 250 s attempts plus back-off).
+    pub const DEFAULT: Duration = Duration::from_secs(600);
+
+    /// Bound each call by `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        DeadlineLayer { timeout }
+    }
+}
+
+impl<S> Layer<S> for DeadlineLayer {
+    type Service = DeadlineService<S>;
+    fn layer(&self, inner: S) -> DeadlineService<S> {
+        DeadlineService {
+            inner,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// The service of [`DeadlineLayer`].
+#[derive(Debug, Clone)]
+pub struct DeadlineService<S> {
+    inner: S,
+    timeout: Duration,
+}
+
+fn elapsed(after: Duration) -> BoxError {
+    Box::new(Error::Timeout {
+        kind: TimeoutKind::Overall,
+        after: Some(after),
+    })
+}
+
+impl<S, B> Service<Request<B>> for DeadlineService<S>
+where
+    S: Service<Request<B>, Response = Response<ResponseBody>, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<ResponseBody>;
+    type Error = BoxError;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> ResponseFuture {
+        let after = req
+            .extensions()
+            .get::<OverallTimeout>()
+            .map_or(self.timeout, |t| t.0);
+        // A duration too large to add is as good as no deadline: use ~30 years.
+        let at = Instant::now()
+            .checked_add(after)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 30));
+        req.extensions_mut().insert(Deadline(at));
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            match tokio::time::timeout_at(at, fut).await {
+                Ok(Ok(res)) => Ok(res.map(|body| {
+                    DeadlineBody {
+                        inner: body,
+                        sleep: Box::pin(tokio::time::sleep_until(at)),
+                        after,
+                    }
+                    .boxed_unsync()
+                })),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(elapsed(after)),
+            }
+        })
+    }
+}
+
+/// A response body that fails once the deadline has passed while it waits for data.
+struct DeadlineBody {
+    inner: ResponseBody,
+    sleep: Pin<Box<Sleep>>,
+    after: Duration,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        // Data that is already there wins over the deadline; only waiting is bounded.
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        match self.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(elapsed(self.after)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,149 @@
+//! The default base transport: hyper-util's pooled client over hyper-rustls, with the crypto
+//! provider passed explicitly (never installed process-wide).
+//!
+//! ```no_run
+//! use sessions_core::transport::connector::{base_transport, TransportOptions};
+//! let pool = base_transport(&TransportOptions::default())?;
+//! # Ok::<(), sessions_core::Error>(())
+//! ```
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::crypto::CryptoProvider;
+use tower::ServiceExt;
+
+use super::{Body, HttpService};
+use crate::error::{BoxError, Error, TimeoutKind};
+
+/// Settings of the connection pool.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TransportOptions {
+    /// TCP connect timeout (TLS handshake excluded). Default 10 s.
+    pub connect_timeout: Duration,
+    /// How long an idle pooled connection is kept. Default 90 s.
+    pub pool_idle_timeout: Duration,
+    /// Idle connections kept per host. Default 32.
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions {
+            connect_timeout: Duration::from_secs(10),
+            pool_idle_timeout: Duration::from_secs(90),
+            pool_max_idle_per_host: 32,
+        }
+    }
+}
+
+impl TransportOptions {
+    /// Set the connect timeout.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+}
+
+/// The rustls crypto provider: the application's process default if it installed one, else
+/// aws-lc-rs (feature `aws-lc-rs`) or ring (feature `ring`, the default).
+pub fn crypto_provider() -> Result<Arc<CryptoProvider>, Error> {
+    if let Some(p) = CryptoProvider::get_default() {
+        return Ok(p.clone());
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    }
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    {
+        Ok(Arc::new(rustls::crypto::ring::default_provider()))
+    }
+    #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+    {
+        Err(Error::invalid(
+            "no rustls crypto provider: enable the `ring` or `aws-lc-rs` feature, or install a process default",
+        ))
+    }
+}
+
+/// An HTTPS-or-HTTP connector (http is needed for loopback pools and identity endpoints; the
+/// pool endpoint itself is checked by [`Endpoint`](crate::Endpoint)).
+pub fn https_connector(connect_timeout: Duration) -> Result<HttpsConnector<HttpConnector>, Error> {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let provider = crypto_provider()?;
+    let tls = |e: String| Error::invalid(format!("could not set up TLS: {e}"));
+    #[cfg(feature = "native-roots")]
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| tls(e.to_string()))?;
+    #[cfg(all(feature = "webpki-roots", not(feature = "native-roots")))]
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(provider)
+        .map_err(|e| tls(e.to_string()))?;
+    #[cfg(not(any(feature = "webpki-roots", feature = "native-roots")))]
+    let builder = {
+        // No root store compiled in: only loopback http works (or pass your own base_service).
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls(e.to_string()))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+    };
+    Ok(builder
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http))
+}
+
+/// The connection pool as an [`HttpService`]: hyper-util's client over [`https_connector`].
+///
+/// Connect failures come out as [`Error::Connect`], and a connect timeout as [`Error::Timeout`]
+/// of kind [`TimeoutKind::Connect`]. Needs no tokio runtime to build (only to send).
+pub fn base_transport(options: &TransportOptions) -> Result<HttpService, Error> {
+    let connector = https_connector(options.connect_timeout)?;
+    let client: HyperClient<_, Body> = HyperClient::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(options.pool_idle_timeout)
+        .pool_max_idle_per_host(options.pool_max_idle_per_host)
+        .build(connector);
+    let connect_timeout = options.connect_timeout;
+    let svc = client
+        .map_response(|res| res.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync()))
+        .map_err(move |e| map_error(e, connect_timeout));
+    Ok(HttpService::new(svc))
+}
+
+fn map_error(e: hyper_util::client::legacy::Error, connect_timeout: Duration) -> BoxError {
+    if !e.is_connect() {
+        return Box::new(e);
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(inner) = cur {
+        if inner
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
+        {
+            return Box::new(Error::Timeout {
+                kind: TimeoutKind::Connect,
+                after: Some(connect_timeout),
+            });
+        }
+        cur = inner.source();
+    }
+    Box::new(Error::Connect {
+        source: Box::new(e),
+    })
+}
