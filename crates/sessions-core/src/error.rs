@@ -136,7 +136,8 @@ pub enum Error {
 
     /// The connection could not be established (DNS, TCP, TLS).
     #[error(
-        "could not connect to the pool endpoint: {source}; check the endpoint URL and the network"
+        "could not connect to the pool endpoint: {}; check the endpoint URL and the network",
+        root_causes(&**source)
     )]
     Connect {
         /// The underlying error.
@@ -218,8 +219,62 @@ impl Error {
     }
 }
 
+/// The messages of an error and its sources, deduplicated, joined with ": "
+/// (hyper's own message alone, "client error (Connect)", hides the cause).
+fn root_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let msg = e.to_string();
+        if !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
 impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         Error::Api(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("client error (Connect)")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn connect_errors_name_their_root_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err = Error::Connect {
+            source: Box::new(Outer(io)),
+        };
+        let msg = err.to_string();
+        assert!(
+            msg.contains("client error (Connect): Connection refused"),
+            "{msg}"
+        );
+        assert!(msg.contains("check the endpoint URL"), "{msg}");
+    }
+
+    #[test]
+    fn api_errors_say_what_to_do() {
+        let e = ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: None,
+            message: "denied".into(),
+            request_id: Some("r-1".into()),
+            body: String::new(),
+        };
+        let msg = Error::from(e).to_string();
+        assert!(
+            msg.contains("Azure ContainerApps Session Executor") && msg.contains("r-1"),
+            "{msg}"
+        );
     }
 }

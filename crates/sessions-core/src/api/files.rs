@@ -5,6 +5,7 @@ use std::path::Path;
 use bytes::Bytes;
 
 use super::download::{self, Download};
+use super::paging::collect_pages;
 use super::request;
 use super::session::Session;
 use super::upload::Upload;
@@ -12,9 +13,6 @@ use super::{decode, send_checked, send_json};
 use crate::error::{Error, Result};
 use crate::model::{FileInfo, FileKind};
 use crate::transport::Operation;
-
-/// The most list pages followed before giving up (a guard against a service that loops).
-const MAX_PAGES: usize = 1000;
 
 /// Options for [`Files::list_with`].
 ///
@@ -88,32 +86,15 @@ impl Files {
     pub async fn list_with(&self, options: ListOptions) -> Result<Vec<FileInfo>> {
         let target = self.session.target();
         let family = self.session.client().api_version().family();
-        let mut req = request::list_files(target, &options)?;
-        let mut all = Vec::new();
-        let mut seen_links = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let (_, body) = send_json(self.session.client(), req).await?;
-            let (page, next) = decode::decode_file_page(family, &body)?;
-            all.extend(page);
-            match next {
-                None => return Ok(all),
-                Some(link) => {
-                    if !seen_links.insert(link.clone()) {
-                        return Err(Error::decode(
-                            "the file list's nextLink repeats",
-                            link.as_bytes(),
-                            None,
-                        ));
-                    }
-                    req = request::next_page(target, &link, Operation::idempotent("files.list"))?;
-                }
-            }
-        }
-        Err(Error::decode(
-            format!("the file list has more than {MAX_PAGES} pages"),
-            b"",
-            None,
-        ))
+        let first = request::list_files(target, &options)?;
+        collect_pages(
+            self.session.client(),
+            first,
+            "file list",
+            |body| decode::decode_file_page(family, body),
+            |link| request::next_page(target, link, Operation::idempotent("files.list")),
+        )
+        .await
     }
 
     /// Upload a file and return what the service stored.

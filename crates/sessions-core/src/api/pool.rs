@@ -1,14 +1,12 @@
 //! Pool-wide operations: `listSessions` and `metadata`.
 
+use super::paging::collect_pages;
 use super::request::{self, Target};
 use super::{decode, send_json};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{PoolMetadata, SessionInfo};
 use crate::transport::Operation;
-
-/// The most `listSessions` pages followed before giving up (a guard against a looping service).
-const MAX_PAGES: usize = 1000;
 
 impl Client {
     /// The pool's active sessions (`GET listSessions`, following `nextLink` pages).
@@ -17,41 +15,26 @@ impl Client {
     /// is sent with `api-version=2025-10-02-preview`.
     pub async fn list_sessions(&self) -> Result<Vec<SessionInfo>> {
         let target = Target::pool(self.endpoint(), self.api_version());
-        let mut req = request::list_sessions(target)?;
+        let req = request::list_sessions(target)?;
         // Pages after the first keep the version of the first request.
         let page_target = Target::pool(
             self.endpoint(),
             request::management_version(self.api_version()),
         );
-        let mut all = Vec::new();
-        let mut seen_links = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let (_, body) = send_json(self, req).await?;
-            let (page, next) = decode::decode_session_page(&body)?;
-            all.extend(page);
-            match next {
-                None => return Ok(all),
-                Some(link) => {
-                    if !seen_links.insert(link.clone()) {
-                        return Err(Error::decode(
-                            "the session list's nextLink repeats",
-                            link.as_bytes(),
-                            None,
-                        ));
-                    }
-                    req = request::next_page(
-                        page_target,
-                        &link,
-                        Operation::idempotent("pool.list_sessions"),
-                    )?;
-                }
-            }
-        }
-        Err(Error::decode(
-            format!("the session list has more than {MAX_PAGES} pages"),
-            b"",
-            None,
-        ))
+        collect_pages(
+            self,
+            req,
+            "session list",
+            decode::decode_session_page,
+            |link| {
+                request::next_page(
+                    page_target,
+                    link,
+                    Operation::idempotent("pool.list_sessions"),
+                )
+            },
+        )
+        .await
     }
 
     /// The pool's runtimes, pre-installed packages and kernel (`GET metadata`; same version

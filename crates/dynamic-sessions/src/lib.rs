@@ -1,0 +1,191 @@
+//! # dynamic-sessions
+//!
+//! Run code and move files in [Azure Container Apps dynamic sessions] — sandboxed
+//! code-interpreter sessions in a session pool — and hand that sandbox to an LLM as a
+//! code-interpreter tool. The same code runs offline against an embeddable local pool.
+//!
+//! This crate is the one to depend on. It re-exports:
+//!
+//! * the client ([`sessions-core`](sessions_core)): [`Client`], [`Session`], [`Files`],
+//!   the typed model ([`Execution`], [`FileInfo`], ...) and the one [`Error`] type, at the root;
+//! * the LLM tool helpers ([`llm-tools`](llm_tools)) as [`tools`] (feature `tools`, on by default);
+//! * the local pool ([`sessions-emulator`](sessions_emulator)) as `emulator` (feature `emulator`,
+//!   off by default).
+//!
+//! A program that only runs code may depend on `sessions-core` alone; the API is the same.
+//!
+//! [Azure Container Apps dynamic sessions]: https://learn.microsoft.com/azure/container-apps/sessions
+//!
+//! ## Features
+//!
+//! | Feature | Default | What it adds |
+//! |---|---|---|
+//! | `tools` | yes | [`tools`]: tool definitions and call handlers for OpenAI Chat Completions and Responses, Anthropic, Gemini and MCP; hosted code-interpreter inputs |
+//! | `azure-identity` | yes | `ClientBuilder::default_credential` (Entra ID through `azure_identity`, no reqwest) |
+//! | `ring` | yes | rustls with the *ring* crypto provider |
+//! | `aws-lc-rs` | no | rustls with the *aws-lc-rs* crypto provider (use with `default-features = false`) |
+//! | `webpki-roots` | yes | trust the Mozilla roots bundled in `webpki-roots` |
+//! | `native-roots` | no | trust the platform's root certificates |
+//! | `emulator` | no | `emulator`: the local session pool, embeddable in tests and examples |
+//!
+//! ## Connect to a pool
+//!
+//! The endpoint is the pool's `poolManagementEndpoint`. The default credential chain (Azure CLI,
+//! managed identity, workload identity, ...) gets a token for `https://dynamicsessions.io/.default`;
+//! the caller needs the *Azure ContainerApps Session Executor* role on the pool.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), dynamic_sessions::Error> {
+//! use dynamic_sessions::Client;
+//!
+//! let client = Client::builder(
+//!     "https://eastus.dynamicsessions.io/subscriptions/SUB/resourceGroups/RG/sessionPools/POOL",
+//! )
+//! .default_credential()
+//! .build()?;
+//! let session = client.session("user-42")?;
+//! let run = session.execute("import sys; print(sys.version)").await?;
+//! print!("{}", run.stdout);
+//! # Ok(()) }
+//! ```
+//!
+//! Every example below runs as written against the local pool: the hidden lines start one and
+//! connect to it without a token (loopback endpoints need none).
+//!
+//! ## Run code
+//!
+//! A session keeps its Python state between calls. A code error is not an [`Error`]: it is an
+//! [`Execution`] whose status is `Failed`, with the traceback in `stderr`.
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let pool = sessions_emulator::Emulator::builder().prewarm(1).start().await?;
+//! # let endpoint = pool.endpoint();
+//! use dynamic_sessions::{Client, ExecuteRequest};
+//! use std::time::Duration;
+//!
+//! let client = Client::builder(&endpoint).build()?;
+//! let session = client.session("docs-run-code")?;
+//!
+//! let run = session.execute("x = 6 * 7\nprint(x)").await?;
+//! assert!(run.succeeded());
+//! assert_eq!(run.stdout, "42\n");
+//!
+//! // State persists; the last expression is the result, JSON-typed.
+//! let run = session.execute_with(ExecuteRequest::new("x + 1").timeout(Duration::from_secs(30))).await?;
+//! assert_eq!(run.result.as_value(), Some(&serde_json::json!(43)));
+//!
+//! let run = session.execute("1 / 0").await?;
+//! assert!(!run.succeeded());
+//! assert!(run.stderr.contains("ZeroDivisionError"));
+//! # pool.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Move files
+//!
+//! Files live in the session's `/mnt/data`. Uploads and downloads stream; an upload from a file
+//! is re-read from disk if it has to be sent again.
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let pool = sessions_emulator::Emulator::builder().prewarm(1).start().await?;
+//! # let endpoint = pool.endpoint();
+//! # let dir = tempfile::tempdir()?;
+//! # let local = dir.path().join("numbers.csv");
+//! # std::fs::write(&local, "n\n1\n2\n3\n")?;
+//! use dynamic_sessions::{Client, ListOptions, Upload};
+//!
+//! let session = Client::builder(&endpoint).build()?.session("docs-files")?;
+//! let files = session.files();
+//!
+//! files.upload(Upload::file(&local)?.name("numbers.csv")).await?;
+//! session.execute("open('/mnt/data/total.txt', 'w').write(str(sum(range(4))))").await?;
+//!
+//! let names: Vec<String> = files.list_with(ListOptions::default()).await?
+//!     .iter().map(|f| f.relative_path()).collect();
+//! assert!(names.contains(&"total.txt".to_string()));
+//!
+//! files.download_to("total.txt", dir.path().join("total.txt")).await?;
+//! assert_eq!(std::fs::read_to_string(dir.path().join("total.txt"))?, "6");
+//! files.delete("numbers.csv").await?;
+//! # pool.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+#![cfg_attr(feature = "tools", doc = include_str!("../docs/tools.md"))]
+//!
+//! ## Custom middleware
+//!
+//! The client is a tower stack. [`ClientBuilder::layer`] puts any layer over
+//! `http::Request<Body>` outermost, where it sees each operation once (retries happen inside).
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let pool = sessions_emulator::Emulator::builder().prewarm(1).start().await?;
+//! # let endpoint = pool.endpoint();
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use dynamic_sessions::{Body, Client};
+//!
+//! let count = Arc::new(AtomicUsize::new(0));
+//! let seen = count.clone();
+//! let client = Client::builder(&endpoint)
+//!     .layer(tower::util::MapRequestLayer::new(move |mut req: http::Request<Body>| {
+//!         seen.fetch_add(1, Ordering::Relaxed);
+//!         req.headers_mut().insert("x-team", http::HeaderValue::from_static("data-science"));
+//!         req
+//!     }))
+//!     .build()?;
+//! client.session("docs-middleware")?.execute("print('hi')").await?;
+//! assert_eq!(count.load(Ordering::Relaxed), 1);
+//! # pool.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! ## The embedded local pool
+//!
+//! `sessions-emulator` (the `emulator` feature) serves the same protocol on loopback, running
+//! Python (or a shell) in sandboxed worker processes — for tests, examples and offline work. It
+//! needs `python3`; set `SESSIONS_EMULATOR_PYTHON` to pick the interpreter.
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use dynamic_sessions::Client;
+//! use sessions_emulator::Emulator; // `dynamic_sessions::emulator::Emulator` with the feature
+//!
+//! let pool = Emulator::builder().prewarm(1).start().await?;
+//! let client = Client::builder(&pool.endpoint()).build()?; // http://127.0.0.1:PORT/
+//! let run = client.new_session().execute("1 + 1").await?;
+//! assert_eq!(run.result.as_value(), Some(&serde_json::json!(2)));
+//! pool.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The same pool runs as a program: `dynsess serve` or `sessions-emulator` print the endpoint
+//! to use.
+#![deny(missing_docs)]
+
+pub use sessions_core::*;
+
+/// LLM tool helpers: a code-interpreter tool backed by a session, for OpenAI Chat Completions and
+/// Responses, Anthropic, Gemini and MCP; and hosted code-interpreter inputs.
+///
+/// This is the [`llm-tools`](llm_tools) crate.
+#[cfg(feature = "tools")]
+pub mod tools {
+    pub use llm_tools::*;
+}
+
+/// The local session pool: [`Emulator`](emulator::Emulator) for tests and examples,
+/// [`ServeArgs`](emulator::ServeArgs) and [`run_cli`](emulator::run_cli) for a program.
+///
+/// This is the [`sessions-emulator`](sessions_emulator) crate.
+#[cfg(feature = "emulator")]
+pub mod emulator {
+    pub use sessions_emulator::*;
+}

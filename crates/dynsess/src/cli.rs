@@ -1,0 +1,243 @@
+//! The command-line interface: clap types only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use dynamic_sessions::emulator::ServeArgs;
+
+/// Run code and move files in Azure Container Apps dynamic sessions, or in a local pool.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dynsess",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "The endpoint comes from --endpoint or POOL_MANAGEMENT_ENDPOINT, the session from \
+                  --session or DYNSESS_SESSION (else a new UUID), the token from --token, \
+                  DYNSESS_TOKEN or the default Azure credential chain (a loopback endpoint needs \
+                  none). Errors print one line on stderr and exit 1; usage errors exit 2."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// The session pool's management endpoint (`poolManagementEndpoint`).
+    #[arg(
+        long,
+        global = true,
+        env = "POOL_MANAGEMENT_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub endpoint: Option<String>,
+
+    /// The session identifier; a new UUID (printed on stderr) when absent.
+    #[arg(long, global = true, env = "DYNSESS_SESSION", value_name = "ID")]
+    pub session: Option<String>,
+
+    /// The data-plane api-version, e.g. 2025-10-02-preview (the default) or 2024-02-02-preview.
+    #[arg(long = "api-version", global = true, value_name = "V")]
+    pub api_version: Option<String>,
+
+    /// A bearer token; otherwise the default Azure credential chain (none for loopback endpoints).
+    #[arg(
+        long,
+        global = true,
+        env = "DYNSESS_TOKEN",
+        value_name = "T",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run code in the session: prints its stdout, the value of the last expression, and its
+    /// stderr (exit 1 when the run fails).
+    Exec(ExecArgs),
+    /// Run a shell command in a shell pool's session (exits with the command's exit code).
+    Shell(ShellArgs),
+    /// Upload a local file into the session's /mnt/data.
+    Upload(UploadArgs),
+    /// Download a file from the session's /mnt/data.
+    Download(DownloadArgs),
+    /// List the files in the session's /mnt/data.
+    Ls(LsArgs),
+    /// Delete a file from the session's /mnt/data.
+    Rm(RmArgs),
+    /// Show or delete the session.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// List the pool's sessions.
+    Sessions,
+    /// Show the pool's metadata (runtimes, pre-installed packages).
+    Metadata,
+    /// Serve a local session pool on loopback (prints its endpoint URL first).
+    Serve(ServeArgs),
+    /// Print the code-interpreter tool definition for an LLM API.
+    ToolDefinition(ToolDefinitionArgs),
+    /// Read a model response (JSON) on stdin, run its code-interpreter calls in the session, and
+    /// print the messages or items to send back (JSON).
+    Handle(HandleArgs),
+}
+
+/// `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The code to run; "-" or nothing reads it from stdin.
+    #[arg(value_name = "CODE", conflicts_with = "file")]
+    pub code: Option<String>,
+
+    /// Read the code from a file.
+    #[arg(long, short = 'f', value_name = "F")]
+    pub file: Option<PathBuf>,
+
+    /// The server-side execution timeout in seconds (the service caps it at about 220).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+/// `shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The command line, run by the pool's shell.
+    #[arg(value_name = "CMD")]
+    pub command: String,
+
+    /// Text to feed to the command's standard input.
+    #[arg(long, value_name = "TEXT")]
+    pub stdin: Option<String>,
+}
+
+/// `upload`.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The local file.
+    #[arg(value_name = "LOCAL")]
+    pub local: PathBuf,
+
+    /// The name to store it under (default: the local file name).
+    #[arg(long = "as", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The directory under /mnt/data to upload into.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<String>,
+}
+
+/// `download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The file name in the session (may include a directory, e.g. `out/plot.png`).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Where to write it (default: the file's name in the current directory; "-" for stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<String>,
+}
+
+/// `ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The directory under /mnt/data to list.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<String>,
+
+    /// Include subdirectories (api-version 2025-10-02-preview).
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+}
+
+/// `rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The file name in the session.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `session show | delete`.
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Show the session (creation, last access, expiry).
+    Show,
+    /// Delete the session and everything in it.
+    Delete,
+}
+
+/// `tool-definition`.
+#[derive(Debug, Args)]
+pub struct ToolDefinitionArgs {
+    /// The LLM API to format the definition for.
+    #[arg(long, value_enum)]
+    pub format: DefinitionFormat,
+
+    /// The tool name the model sees.
+    #[arg(long, value_name = "N")]
+    pub name: Option<String>,
+}
+
+/// `handle`.
+#[derive(Debug, Args)]
+pub struct HandleArgs {
+    /// The LLM API the response on stdin comes from.
+    #[arg(long, value_enum)]
+    pub format: HandleFormat,
+
+    /// The tool name to answer (calls to other tools are left alone).
+    #[arg(long, value_name = "N")]
+    pub name: Option<String>,
+}
+
+/// Formats of a tool definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DefinitionFormat {
+    /// OpenAI / Azure OpenAI Chat Completions.
+    Chat,
+    /// OpenAI / Azure OpenAI Responses.
+    Responses,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Google Gemini.
+    Gemini,
+    /// Model Context Protocol (`tools/list` entry).
+    Mcp,
+}
+
+/// Formats of a model response that `handle` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HandleFormat {
+    /// OpenAI / Azure OpenAI Chat Completions.
+    Chat,
+    /// OpenAI / Azure OpenAI Responses.
+    Responses,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Google Gemini.
+    Gemini,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

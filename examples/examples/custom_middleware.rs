@@ -1,0 +1,134 @@
+//! Custom middleware: a tower layer that tags every request with a header and counts requests.
+//!
+//! `ClientBuilder::layer` puts the layer outermost, above User-Agent, request ids, tracing,
+//! retries and auth, so it sees each operation once and may change anything about it.
+//!
+//! Run: `cargo run --example custom_middleware` (embedded local pool unless
+//! `POOL_MANAGEMENT_ENDPOINT` is set).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use dynamic_sessions::{Client, Upload};
+use examples::{Needs, Pool, Result};
+use http::{HeaderName, HeaderValue};
+
+/// Adds `x-team: <team>` to every request and counts requests.
+#[derive(Clone)]
+struct TagLayer {
+    header: HeaderName,
+    value: HeaderValue,
+    count: Arc<AtomicUsize>,
+}
+
+impl<S> tower::Layer<S> for TagLayer {
+    type Service = TagService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TagService {
+            inner,
+            tag: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct TagService<S> {
+    inner: S,
+    tag: TagLayer,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for TagService<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let n = self.tag.count.fetch_add(1, Ordering::Relaxed) + 1;
+        println!(
+            "  request #{n}: {} /{}",
+            request.method(),
+            path_and_query(request.uri())
+        );
+        request
+            .headers_mut()
+            .insert(self.tag.header.clone(), self.tag.value.clone());
+        self.inner.call(request)
+    }
+}
+
+/// The path after the endpoint, with the query (api-version, identifier).
+fn path_and_query(uri: &http::Uri) -> String {
+    let pq = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    pq.trim_start_matches('/').to_owned()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<()> {
+    println!(
+        "custom_middleware: a tower layer that adds `x-team: data-science` and counts requests"
+    );
+    let pool = Pool::from_env_or_local(Needs::Python).await?;
+
+    let count = Arc::new(AtomicUsize::new(0));
+    let layer = TagLayer {
+        header: HeaderName::from_static("x-team"),
+        value: HeaderValue::from_static("data-science"),
+        count: count.clone(),
+    };
+    // The same builder as the pool's client, plus the layer.
+    let builder = Client::builder(pool.endpoint.as_str()).layer(layer);
+    let builder = if pool.endpoint.is_loopback() {
+        builder.no_auth()
+    } else {
+        builder.default_credential()
+    };
+    let client = builder.build()?;
+
+    let session = client.new_session();
+    println!("session {}:", session.identifier());
+    session
+        .files()
+        .upload(Upload::text("hello.txt", "hello from a layer\n"))
+        .await?;
+    let run = session
+        .execute("print(open('/mnt/data/hello.txt').read().strip())")
+        .await?;
+    println!("  stdout: {}", run.stdout.trim_end());
+    let files = session.files().list().await?;
+    println!(
+        "  files: {}",
+        files
+            .iter()
+            .map(|f| f.relative_path())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    session.delete().await?;
+
+    println!(
+        "the layer saw {} requests, each tagged with x-team",
+        count.load(Ordering::Relaxed)
+    );
+    pool.shutdown().await;
+    Ok(())
+}
