@@ -1,1 +1,158 @@
-//! End-to-end suites across the crates live in `tests/`.
+//! End-to-end suites across the crates, against the local pool. The tests are in `tests/`;
+//! this library holds what they share.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use sessions_core::{ApiVersion, Client, Error};
+use sessions_emulator::python_env::{Provision, resolve_python};
+use sessions_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
+
+/// The current-family api-versions, oldest first.
+pub const CURRENT: [ApiVersion; 3] = [
+    ApiVersion::V2024_10_02Preview,
+    ApiVersion::V2025_02_02Preview,
+    ApiVersion::V2025_10_02Preview,
+];
+
+/// The legacy-family api-versions.
+pub const LEGACY: [ApiVersion; 2] = [
+    ApiVersion::V2024_02_02Preview,
+    ApiVersion::V2024_08_02Preview,
+];
+
+/// The interpreter for the local pool, creating the workspace `.venv` on a fresh machine.
+pub fn pool_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| match resolve_python(Provision::CreateVenv) {
+            Ok(p) => p,
+            Err(e) => panic!("no Python for the local pool: {e}"),
+        })
+        .clone()
+}
+
+/// The same interpreter, with the other projects' published clients installed
+/// (`.ci/requirements-clients.txt`), installing them when missing.
+pub fn python_with_other_clients() -> PathBuf {
+    let python = pool_python();
+    let have = Command::new(&python)
+        .args([
+            "-c",
+            "import langchain_azure_dynamic_sessions, azure_dynamic_sessions_code_interpreter",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        let reqs =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/requirements-clients.txt");
+        let out = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&reqs)
+            .output()
+            .expect("running pip");
+        assert!(
+            out.status.success(),
+            "could not install the other clients into {}: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    python
+}
+
+/// An emulator builder with the suites' defaults: the pool interpreter, one pre-warmed session.
+pub fn pool() -> EmulatorBuilder {
+    Emulator::builder().python(pool_python()).prewarm(1)
+}
+
+/// Start `builder`, panicking with the reason when the pool cannot start.
+pub async fn start(builder: EmulatorBuilder) -> EmulatorHandle {
+    builder.start().await.expect("start the local pool")
+}
+
+/// A client of the pool at `endpoint` without auth, at `version`.
+pub fn client(endpoint: &str, version: ApiVersion) -> Client {
+    Client::builder(endpoint)
+        .no_auth()
+        .api_version(version)
+        .build()
+        .expect("build the client")
+}
+
+/// The API error's status, panicking with the error when it is something else.
+pub fn api_status(err: &Error) -> u16 {
+    match err.as_api() {
+        Some(api) => api.status.as_u16(),
+        None => panic!("expected an API error, got {err:?}"),
+    }
+}
+
+/// Panic unless `err` is [`Error::InvalidInput`].
+pub fn assert_invalid_input(err: &Error, what: &str) {
+    assert!(
+        matches!(err, Error::InvalidInput(_)),
+        "{what}: expected InvalidInput, got {err:?}"
+    );
+}
+
+/// A streaming checksum (64-bit FNV-1a) with a length, to compare large contents without
+/// holding them in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checksum {
+    hash: u64,
+    len: u64,
+}
+
+impl Default for Checksum {
+    fn default() -> Self {
+        Checksum {
+            hash: 0xcbf2_9ce4_8422_2325,
+            len: 0,
+        }
+    }
+}
+
+impl Checksum {
+    /// Feed more bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        for b in data {
+            self.hash ^= u64::from(*b);
+            self.hash = self.hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.len += data.len() as u64;
+    }
+
+    /// The checksum of a whole file, read in chunks.
+    pub fn of_file(path: &std::path::Path) -> std::io::Result<Checksum> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut sum = Checksum::default();
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(sum);
+            }
+            sum.update(&buf[..n]);
+        }
+    }
+
+    /// The number of bytes fed.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether no bytes were fed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}

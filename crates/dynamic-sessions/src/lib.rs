@@ -189,3 +189,8 @@ pub mod tools {
 pub mod emulator {
     pub use sessions_emulator::*;
 }
+
+// The README's Rust snippets are compiled as doctests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeSnippets;

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use sessions_core::api::{ExecuteRequest, ListOptions, Session};
-use sessions_core::{FileInfo, FileKind, Image};
+use sessions_core::{ApiFamily, ApiVersion, FileInfo, FileKind, Image};
 
 use crate::call::{CallError, ParseOptions, ToolCall};
 use crate::definition::{AvailableFile, DescriptionFacts, InvalidToolName, ToolName, ToolSpec};
@@ -292,11 +292,7 @@ impl CodeInterpreterTool {
 
     /// List `/mnt/data` again so the description shows the current files.
     pub async fn refresh_files(&self) -> Result<(), ToolError> {
-        let listing = self
-            .session
-            .files()
-            .list_with(ListOptions::default().recursive(true))
-            .await?;
+        let listing = list_all_files(&self.session).await?;
         let files = listing
             .iter()
             .filter(|f| f.kind == FileKind::File)
@@ -373,12 +369,7 @@ impl CodeInterpreterTool {
         if !self.options.track_files {
             return None;
         }
-        match self
-            .session
-            .files()
-            .list_with(ListOptions::default().recursive(true))
-            .await
-        {
+        match list_all_files(&self.session).await {
             Ok(files) => Some(snapshot_of(&files)),
             Err(error) => {
                 tracing::warn!(session = self.session.identifier(), error = %error, "could not list /mnt/data; changed files not reported");
@@ -565,6 +556,52 @@ fn diff_files(before: &FileSnapshot, after: &FileSnapshot) -> Vec<ChangedFile> {
         .collect();
     changed.sort_by(|a, b| a.name.cmp(&b.name));
     changed
+}
+
+/// How deep [`list_all_files`] walks directories on versions without recursive listing.
+const MAX_WALK_DEPTH: usize = 16;
+
+/// How many directories [`list_all_files`] lists at most on versions without recursive listing.
+const MAX_WALK_DIRS: usize = 256;
+
+/// Every entry under `/mnt/data`, at the session's api-version: `recursive=true` where the
+/// service has it (2025-10-02-preview on), the legacy listing (already recursive), or else
+/// (2024-10-02-preview, 2025-02-02-preview) a walk of the directories, bounded in depth and
+/// count so a link loop cannot make it endless.
+pub(crate) async fn list_all_files(
+    session: &Session,
+) -> Result<Vec<FileInfo>, sessions_core::Error> {
+    let files = session.files();
+    let version = session.client().api_version();
+    if version.family() == ApiFamily::Legacy {
+        return files.list().await;
+    }
+    if !matches!(
+        version,
+        ApiVersion::V2024_10_02Preview | ApiVersion::V2025_02_02Preview
+    ) {
+        return files
+            .list_with(ListOptions::default().recursive(true))
+            .await;
+    }
+    let mut all = files.list().await?;
+    let mut next = 0;
+    let mut walked = 0;
+    while next < all.len() {
+        let entry = &all[next];
+        next += 1;
+        let path = entry.relative_path();
+        if entry.kind != FileKind::Directory
+            || path.split('/').count() > MAX_WALK_DEPTH
+            || walked >= MAX_WALK_DIRS
+        {
+            continue;
+        }
+        walked += 1;
+        let inner = files.list_with(ListOptions::default().path(path)).await?;
+        all.extend(inner);
+    }
+    Ok(all)
 }
 
 #[cfg(test)]

@@ -28,3 +28,8 @@ pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
 pub use middleware::retry::RetryConfig;
 pub use model::*;
 pub use transport::{Body, Operation, Retryable};
+
+// The crate README's snippets are compiled as doctests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;

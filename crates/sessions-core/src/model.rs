@@ -208,7 +208,8 @@ pub enum FileKind {
 pub struct FileInfo {
     /// The file name (without the directory).
     pub name: String,
-    /// The directory relative to `/mnt/data` (`""` for the root), when the service reports it.
+    /// The directory relative to `/mnt/data` (`""` or `None` for the root), as the service reports
+    /// it or, before 2025-10-02-preview, as the request named it.
     pub directory: Option<String>,
     /// File or directory.
     pub kind: FileKind,

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use futures_util::future::join_all;
-use sessions_core::api::{ListOptions, Session, Upload};
+use sessions_core::api::{Session, Upload};
 use sessions_core::{FileInfo, FileKind};
 
 use super::fetch::{FetchError, FetchPolicy, fetch};
@@ -148,9 +148,7 @@ pub(crate) async fn stage(
 ) -> Result<StagingReport, StageError> {
     let names = plan_names(inputs)?;
     let existing = if inputs.iter().any(|i| matches!(i, FileInput::Hosted { .. })) {
-        let listing = session
-            .files()
-            .list_with(ListOptions::default().recursive(true))
+        let listing = crate::tool::list_all_files(session)
             .await
             .map_err(StageError::List)?;
         Some(listing)

@@ -13,6 +13,7 @@ use super::{decode, send_checked, send_json};
 use crate::error::{Error, Result};
 use crate::model::{FileInfo, FileKind};
 use crate::transport::Operation;
+use crate::validate;
 
 /// Options for [`Files::list_with`].
 ///
@@ -87,14 +88,20 @@ impl Files {
         let target = self.session.target();
         let family = self.session.client().api_version().family();
         let first = request::list_files(target, &options)?;
-        collect_pages(
+        let dir = match &options.path {
+            Some(p) if !options.recursive => validate::normalize_dir(p)?,
+            _ => String::new(),
+        };
+        let files = collect_pages(
             self.session.client(),
             first,
             "file list",
             |body| decode::decode_file_page(family, body),
             |link| request::next_page(target, link, Operation::idempotent("files.list")),
         )
-        .await
+        .await?;
+        // A non-recursive listing's entries are in the directory asked for.
+        Ok(files.into_iter().map(|f| in_dir(f, &dir)).collect())
     }
 
     /// Upload a file and return what the service stored.
@@ -111,7 +118,7 @@ impl Files {
             return fallback_info(&upload);
         }
         match decode::decode_file(family, &body)? {
-            Some(info) => Ok(info),
+            Some(info) => Ok(in_dir(info, &upload.target()?.0)),
             None => fallback_info(&upload),
         }
     }
@@ -121,8 +128,9 @@ impl Files {
         let req = request::get_file(self.session.target(), name)?;
         let (_, body) = send_json(self.session.client(), req).await?;
         let family = self.session.client().api_version().family();
-        decode::decode_file(family, &body)?
-            .ok_or_else(|| Error::decode("the file response is an empty list", &body, None))
+        let info = decode::decode_file(family, &body)?
+            .ok_or_else(|| Error::decode("the file response is an empty list", &body, None))?;
+        Ok(in_dir(info, &validate::split_file_path(name)?.0))
     }
 
     /// Delete a file (`DELETE files/{name}`; current family only).
@@ -152,6 +160,15 @@ impl Files {
         let download = self.download(name).await?;
         download::write_to_file(download, local.as_ref()).await
     }
+}
+
+/// Versions before 2025-10-02-preview send no `directory`: fill in the one the request named,
+/// so that [`FileInfo::relative_path`] is right at every version.
+fn in_dir(mut info: FileInfo, dir: &str) -> FileInfo {
+    if info.directory.is_none() && !dir.is_empty() {
+        info.directory = Some(dir.to_owned());
+    }
+    info
 }
 
 fn fallback_info(upload: &Upload) -> Result<FileInfo> {
