@@ -28,6 +28,7 @@ pub use output::{
     ChangedFile, FileChange, ImageNote, OutputLimits, ToolOutput, ToolStatus, Truncation,
 };
 pub use providers::{FoundCall, FoundCalls, ShapeError};
+mod file_changes;
 pub mod hosted;
 #[cfg(feature = "async-openai")]
 pub mod openai;

@@ -148,7 +148,7 @@ pub(crate) async fn stage(
 ) -> Result<StagingReport, StageError> {
     let names = plan_names(inputs)?;
     let existing = if inputs.iter().any(|i| matches!(i, FileInput::Hosted { .. })) {
-        let listing = crate::tool::list_all_files(session)
+        let listing = crate::file_changes::list_all_files(session)
             .await
             .map_err(StageError::List)?;
         Some(listing)
