@@ -62,7 +62,11 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
     Ok(found)
 }
 
-/// The `tool_result` block answering `tool_use_id`.
+/// The image media types the Messages API accepts in an `image` block.
+const SUPPORTED_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+
+/// The `tool_result` block answering `tool_use_id`. Images the API cannot take (e.g. SVG) are
+/// not attached; a text block says so instead of failing the whole request.
 pub fn tool_result(tool_use_id: &str, output: &ToolOutput) -> Value {
     let text = output.text_for_model(ImageNote::Attached);
     let content = if output.images.is_empty() {
@@ -70,9 +74,14 @@ pub fn tool_result(tool_use_id: &str, output: &ToolOutput) -> Value {
     } else {
         let mut blocks = Vec::with_capacity(1 + output.images.len());
         blocks.push(json!({"type": "text", "text": text}));
-        blocks.extend(output.images.iter().map(|image| {
-            json!({"type": "image", "source": {"type": "base64", "media_type": image.media_type(), "data": image.base64_data}})
-        }));
+        for image in &output.images {
+            let media_type = image.media_type();
+            if SUPPORTED_IMAGE_TYPES.contains(&media_type.as_str()) {
+                blocks.push(json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": image.base64_data}}));
+            } else {
+                blocks.push(json!({"type": "text", "text": format!("[an image in format {} was produced; it cannot be shown here (accepted: jpeg, png, gif, webp)]", image.format)}));
+            }
+        }
         Value::Array(blocks)
     };
     json!({"type": "tool_result", "tool_use_id": tool_use_id, "content": content, "is_error": output.is_error()})
@@ -81,4 +90,36 @@ pub fn tool_result(tool_use_id: &str, output: &ToolOutput) -> Value {
 /// The user message carrying the results of one turn (the API wants them first, together).
 pub fn user_message(tool_results: Vec<Value>) -> Value {
     json!({"role": "user", "content": tool_results})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sessions_core::Image;
+
+    #[test]
+    fn unsupported_image_formats_are_described_not_attached() {
+        let mut output =
+            ToolOutput::invalid_call(&crate::call::CallError::InvalidJson { error: "x".into() });
+        output.images = vec![
+            Image {
+                format: "png".into(),
+                base64_data: "iVBO".into(),
+            },
+            Image {
+                format: "svg".into(),
+                base64_data: "PHN2".into(),
+            },
+        ];
+        let block = tool_result("toolu_1", &output);
+        let content = block["content"].as_array().unwrap();
+        assert_eq!(content[1]["type"], "image");
+        assert_eq!(content[1]["source"]["media_type"], "image/png");
+        assert_eq!(content[2]["type"], "text");
+        assert!(content[2]["text"].as_str().unwrap().contains("svg"));
+        assert!(
+            !block.to_string().contains("PHN2"),
+            "unsupported image data must not be sent"
+        );
+    }
 }
