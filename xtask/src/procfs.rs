@@ -1,0 +1,100 @@
+//! Reading memory figures from `/proc` (Linux only).
+
+/// A `kB` field of `/proc/<pid>/status` (e.g. `VmRSS`, `VmHWM`), in KiB.
+pub fn status_kib(pid: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The proportional set size of a process (`Pss` in `smaps_rollup`), in KiB.
+pub fn pss_kib(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with("Pss:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The peak resident set size of this process, in KiB.
+pub fn self_vm_hwm_kib() -> Option<u64> {
+    status_kib("self", "VmHWM")
+}
+
+/// The parent pid of every process, from `/proc/<pid>/stat`.
+fn parents() -> Vec<(u32, u32)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command name is in parentheses and may hold spaces: parse after the last ')'.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            out.push((pid, ppid));
+        }
+    }
+    out
+}
+
+/// Every descendant of `root`, grouped by the direct child it descends from:
+/// `(direct child, [that child and all its descendants])`.
+pub fn descendant_trees(root: u32) -> Vec<(u32, Vec<u32>)> {
+    let all = parents();
+    let children_of = |p: u32| -> Vec<u32> {
+        all.iter()
+            .filter(|(_, pp)| *pp == p)
+            .map(|(c, _)| *c)
+            .collect()
+    };
+    children_of(root)
+        .into_iter()
+        .map(|child| {
+            let mut tree = vec![child];
+            let mut i = 0;
+            while i < tree.len() {
+                let more = children_of(tree[i]);
+                tree.extend(more);
+                i += 1;
+            }
+            (child, tree)
+        })
+        .collect()
+}
+
+/// The command line of a process (NULs replaced by spaces).
+pub fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace('\0', " ")
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_status() {
+        assert!(self_vm_hwm_kib().unwrap() > 0);
+        assert!(status_kib("self", "VmRSS").unwrap() > 0);
+    }
+}
