@@ -114,6 +114,14 @@ impl SandboxTemplate {
                 format!("symlink {}", link.display()),
             );
         }
+        // The private /tmp and /dev/shm come before the read-only binds: an interpreter that
+        // lives under /tmp on the host (a venv in a checkout there, as on CI) is then bound on
+        // top of the fresh tmpfs instead of being hidden by it.
+        plan.tmpfs(Path::new("/dev/shm"), "mode=1777,size=64m".to_string())?;
+        plan.tmpfs(
+            Path::new("/tmp"),
+            format!("mode=1777,size={}", self.tmp_size),
+        )?;
         for (src, inside) in &self.ro_binds {
             plan.dirs(inside)?;
             let op = MountOp::Bind {
@@ -162,11 +170,6 @@ impl SandboxTemplate {
             };
             plan.push(op, format!("symlink /dev/{link}"));
         }
-        plan.tmpfs(Path::new("/dev/shm"), "mode=1777,size=64m".to_string())?;
-        plan.tmpfs(
-            Path::new("/tmp"),
-            format!("mode=1777,size={}", self.tmp_size),
-        )?;
         plan.dirs(Path::new("/proc"))?;
         plan.push(
             MountOp::Proc(plan.inside(Path::new("/proc"))?),
@@ -283,6 +286,36 @@ mod tests {
     fn mountinfo_escapes_are_decoded() {
         assert_eq!(unescape_mount_path("/a\\040b"), b"/a b");
         assert_eq!(unescape_mount_path("/plain"), b"/plain");
+    }
+
+    #[test]
+    fn a_prefix_under_tmp_is_bound_after_the_private_tmp() {
+        // Regression: CI clones under /tmp, so the venv lived under /tmp and the private tmpfs
+        // mounted later hid it (the interpreter failed to start and isolation degraded).
+        let limits = Limits {
+            address_space: 1 << 30,
+            processes: 64,
+        };
+        let venv = std::env::temp_dir().join(format!("venv-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&venv).unwrap();
+        let t = SandboxTemplate::new(
+            PathBuf::from("/nonexistent-root"),
+            std::slice::from_ref(&venv),
+            false,
+            limits,
+            1 << 20,
+        );
+        let (_, what) = t.setup_for(&venv, None).unwrap();
+        let tmpfs = what
+            .iter()
+            .position(|w| w == "mount tmpfs at /tmp")
+            .unwrap();
+        let bind = what
+            .iter()
+            .position(|w| w == &format!("bind {} read-only", venv.display()))
+            .unwrap();
+        std::fs::remove_dir_all(&venv).unwrap();
+        assert!(tmpfs < bind, "{what:#?}");
     }
 
     #[test]
