@@ -149,21 +149,32 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 /// Parse JSON, retrying once with bare `NaN`/`Infinity` tokens replaced by `null` (Python's
 /// `json.dumps` writes them; the service maps NaN to null).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(first) => match replace_non_finite(body).map(|b| serde_json::from_slice(&b)) {
-            Some(Ok(v)) => v,
-            _ => {
-                return Err(Error::decode(
-                    format!("{what} is not valid JSON"),
-                    body,
-                    Some(first),
-                ));
-            }
-        },
+    // Straight into the target type: no intermediate `Value` (this is the hot path of every call).
+    let first = match serde_json::from_slice(body) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
     };
-    serde_json::from_value(value)
-        .map_err(|e| Error::decode(format!("{what} has an unexpected shape"), body, Some(e)))
+    if first.classify() == serde_json::error::Category::Data {
+        return Err(Error::decode(
+            format!("{what} has an unexpected shape"),
+            body,
+            Some(first),
+        ));
+    }
+    // Python's json emits bare NaN/Infinity; read them as null rather than failing.
+    match replace_non_finite(body).map(|b| serde_json::from_slice(&b)) {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) if e.classify() == serde_json::error::Category::Data => Err(Error::decode(
+            format!("{what} has an unexpected shape"),
+            body,
+            Some(e),
+        )),
+        _ => Err(Error::decode(
+            format!("{what} is not valid JSON"),
+            body,
+            Some(first),
+        )),
+    }
 }
 
 /// Replace `NaN`, `Infinity` and `-Infinity` outside strings with `null`; `None` if there were none.
@@ -201,19 +212,30 @@ fn replace_non_finite(body: &[u8]) -> Option<Vec<u8>> {
 
 /// The `x-ms-*` timing headers of an execution response.
 pub fn timings(headers: &HeaderMap) -> ExecutionTimings {
-    let h = |name| header(headers, name);
-    ExecutionTimings {
-        session_guid: h("x-ms-session-guid"),
-        execution_request_time: h("x-ms-execution-request-time"),
-        execution_read_response_time: h("x-ms-execution-read-response-time"),
-        total_execution_service_time: h("x-ms-total-execution-service-time"),
-        container_execution_duration: h("x-ms-container-execution-duration"),
-        preparation_time: h("x-ms-preparation-time"),
-        overall_execution_time: h("x-ms-overall-execution-time"),
-        allocation_time: h("x-ms-allocation-time"),
-        allocation_retries: h("x-ms-allocation-retries"),
-        new_allocation: h("x-ms-new-allocation"),
+    // One pass over the (few) response headers instead of ten name lookups.
+    let mut t = ExecutionTimings::default();
+    for (name, value) in headers {
+        let Some(rest) = name.as_str().strip_prefix("x-ms-") else {
+            continue;
+        };
+        let slot = match rest {
+            "session-guid" => &mut t.session_guid,
+            "execution-request-time" => &mut t.execution_request_time,
+            "execution-read-response-time" => &mut t.execution_read_response_time,
+            "total-execution-service-time" => &mut t.total_execution_service_time,
+            "container-execution-duration" => &mut t.container_execution_duration,
+            "preparation-time" => &mut t.preparation_time,
+            "overall-execution-time" => &mut t.overall_execution_time,
+            "allocation-time" => &mut t.allocation_time,
+            "allocation-retries" => &mut t.allocation_retries,
+            "new-allocation" => &mut t.new_allocation,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = value.to_str().ok().map(str::to_owned);
+        }
     }
+    t
 }
 
 /// Decode an execution response of either family.

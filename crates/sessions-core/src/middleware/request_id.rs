@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use http::{HeaderName, HeaderValue, Request, Response};
 use tower::{Layer, Service};
 
-use super::ResponseFuture;
 use crate::error::BoxError;
 use crate::transport::ResponseBody;
 
@@ -60,29 +59,57 @@ where
 {
     type Response = Response<ResponseBody>;
     type Error = BoxError;
-    type Future = ResponseFuture;
+    type Future = WithRequestId<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> ResponseFuture {
-        let value = req
-            .headers_mut()
-            .entry(CLIENT_REQUEST_ID)
-            .or_insert_with(|| {
+    fn call(&mut self, mut req: Request<B>) -> WithRequestId<S::Future> {
+        let id = match req
+            .headers()
+            .get(CLIENT_REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(existing) => existing.to_owned(),
+            None => {
                 let id = uuid::Uuid::new_v4().hyphenated().to_string();
-                // A UUID is always a valid header value.
-                HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-            })
-            .clone();
-        let id = ClientRequestId(value.to_str().unwrap_or_default().to_owned());
+                if let Ok(value) = HeaderValue::from_str(&id) {
+                    req.headers_mut().insert(CLIENT_REQUEST_ID, value);
+                }
+                id
+            }
+        };
+        let id = ClientRequestId(id);
         req.extensions_mut().insert(id.clone());
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let mut res = fut.await?;
+        WithRequestId {
+            inner: self.inner.call(req),
+            id: Some(id),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RequestId`]: the inner response, with the [`ClientRequestId`] attached.
+    pub struct WithRequestId<F> {
+        #[pin]
+        inner: F,
+        id: Option<ClientRequestId>,
+    }
+}
+
+impl<F> std::future::Future for WithRequestId<F>
+where
+    F: std::future::Future<Output = Result<http::Response<ResponseBody>, BoxError>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(id) = this.id.take() {
             res.extensions_mut().insert(id);
-            Ok(res)
-        })
+        }
+        Poll::Ready(Ok(res))
     }
 }

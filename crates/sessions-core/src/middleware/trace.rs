@@ -70,6 +70,10 @@ where
             http.retry_count = Empty,
             error = Empty,
         );
+        if span.is_disabled() {
+            // No subscriber wants it: skip the instrumentation entirely.
+            return Box::pin(self.inner.call(req));
+        }
         let fut = {
             let _entered = span.enter();
             self.inner.call(req)

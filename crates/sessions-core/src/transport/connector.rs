@@ -30,7 +30,8 @@ pub struct TransportOptions {
     pub connect_timeout: Duration,
     /// How long an idle pooled connection is kept. Default 90 s.
     pub pool_idle_timeout: Duration,
-    /// Idle connections kept per host. Default 32.
+    /// Idle connections kept per host. Default unlimited (as hyper-util): capping it closes
+    /// connections that many concurrent callers would reuse a moment later.
     pub pool_max_idle_per_host: usize,
 }
 
@@ -39,7 +40,7 @@ impl Default for TransportOptions {
         TransportOptions {
             connect_timeout: Duration::from_secs(10),
             pool_idle_timeout: Duration::from_secs(90),
-            pool_max_idle_per_host: 32,
+            pool_max_idle_per_host: usize::MAX,
         }
     }
 }

@@ -205,18 +205,18 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> ResponseFuture {
+        // The standard tower swap: take the service that was polled ready, leave a clone behind.
+        // The same service is driven ready again for any retry, so one clone per call suffices.
         let clone = self.inner.clone();
-        let first = std::mem::replace(&mut self.inner, clone);
-        let inner = self.inner.clone();
+        let svc = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
         let budget = self.budget.clone();
-        Box::pin(run(first, inner, req, config, budget))
+        Box::pin(run(svc, req, config, budget))
     }
 }
 
 async fn run<S>(
-    first: S,
-    inner: S,
+    mut svc: S,
     mut req: Request<Body>,
     config: Arc<RetryConfig>,
     budget: Option<Arc<TpsBudget>>,
@@ -234,7 +234,6 @@ where
         b.deposit();
     }
     let mut rng = HasherRng::default();
-    let mut first = Some(first);
     let mut attempt: u32 = 1;
     loop {
         // Copy the request before it is sent; `None` means it cannot be sent again.
@@ -243,9 +242,13 @@ where
         } else {
             None
         };
-        let result = match first.take() {
-            Some(mut svc) => svc.call(req).await,
-            None => inner.clone().oneshot(req).await,
+        let result = if attempt == 1 {
+            svc.call(req).await
+        } else {
+            match svc.ready().await {
+                Ok(ready) => ready.call(req).await,
+                Err(e) => Err(e),
+            }
         };
         let Some(next) = next else { return result };
         let (reason, server_delay) = match &result {
