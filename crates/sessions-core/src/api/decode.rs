@@ -249,7 +249,18 @@ pub fn decode_execution(
     body: &[u8],
     identifier: &str,
 ) -> Result<Execution> {
-    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+    let blank = body.iter().all(u8::is_ascii_whitespace);
+    // Fast path for the common case, a flat current-family body: decode straight into the wire
+    // type. Anything else (an envelope, a legacy body, an odd shape) takes the general path.
+    let flat = match family {
+        ApiFamily::Current if !blank => {
+            parse_json::<wire::CurrentExecution>(body, "the execution response")
+                .ok()
+                .filter(|e| e.status.is_some())
+        }
+        _ => None,
+    };
+    let value: Value = if blank || flat.is_some() {
         Value::Object(Default::default())
     } else {
         parse_json(body, "the execution response")?
@@ -259,7 +270,7 @@ pub fn decode_execution(
     // legacy route is still read correctly.
     let legacy_shape = match family {
         ApiFamily::Legacy => true,
-        ApiFamily::Current => envelope.is_some() && value.get("status").is_none(),
+        ApiFamily::Current => flat.is_none() && envelope.is_some() && value.get("status").is_none(),
     };
     let (id, body_identifier, raw_status, stdout, stderr, result, millis, error_message) =
         if legacy_shape {
@@ -283,13 +294,16 @@ pub fn decode_execution(
                 None,
             )
         } else {
-            let e: wire::CurrentExecution = serde_json::from_value(value).map_err(|err| {
-                Error::decode(
-                    "the execution response has an unexpected shape",
-                    body,
-                    Some(err),
-                )
-            })?;
+            let e: wire::CurrentExecution = match flat {
+                Some(e) => e,
+                None => serde_json::from_value(value).map_err(|err| {
+                    Error::decode(
+                        "the execution response has an unexpected shape",
+                        body,
+                        Some(err),
+                    )
+                })?,
+            };
             let r = e.result.unwrap_or_default();
             let result = r.execution_result.or(r.result);
             let message = e.error.and_then(|d| d.message);
