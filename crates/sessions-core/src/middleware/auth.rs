@@ -63,10 +63,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<Body>) -> ResponseFuture {
-        // Use the service that was polled ready; keep a fresh clone for the 401 retry.
+        // Use the service that was polled ready (leaving a clone behind); the same service is
+        // driven ready again for the one 401 resend.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let retry_svc = self.inner.clone();
         let cache = self.cache.clone();
         Box::pin(async move {
             let header = cache.header().await?;
@@ -91,7 +91,7 @@ where
             drop(res);
             tracing::debug!("401: retrying once with a new token");
             again.headers_mut().insert(AUTHORIZATION, fresh);
-            retry_svc.oneshot(again).await
+            inner.ready().await?.call(again).await
         })
     }
 }
