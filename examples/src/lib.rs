@@ -97,13 +97,19 @@ fn client_for(endpoint: &Endpoint) -> Result<Client> {
 }
 
 /// The interpreter for the local pool: `SESSIONS_EMULATOR_PYTHON`, else `.venv/bin/python3` in
-/// the workspace root, else `python3`; checked for pandas when the example needs it.
+/// the workspace root, else `python3`. When the example needs numpy, pandas and matplotlib and no
+/// interpreter has them, `.venv` is created with them (one-time; what the README promises for a
+/// fresh machine).
 pub fn python_for_local_pool(needs: Needs) -> Result<PathBuf> {
-    let python = python_env::resolve_python(Provision::Find)?;
+    let provision = match needs {
+        Needs::DataPackages => Provision::CreateVenv,
+        _ => Provision::Find,
+    };
+    let python = python_env::resolve_python(provision)?;
     if needs == Needs::DataPackages && !python_env::has_packages(&python) {
         return Err(format!(
             "the local pool's Python ({}) lacks numpy, pandas or matplotlib. Fix it with one of: \
-             `.ci/run` (creates .venv in the workspace root); \
+             unset SESSIONS_EMULATOR_PYTHON (a .venv with them is then created); \
              `python3 -m venv .venv && .venv/bin/pip install numpy pandas matplotlib`; \
              or set SESSIONS_EMULATOR_PYTHON to an interpreter that has them",
             python.display()

@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 const BIN: &str = env!("CARGO_BIN_EXE_dynsess");
 
 fn python() -> PathBuf {
-    resolve_python(Provision::Find).expect("a python3 for the local pool")
+    resolve_python(Provision::CreateVenv).expect("a python3 for the local pool")
 }
 
 async fn pool(kind: PoolType) -> EmulatorHandle {

@@ -105,10 +105,9 @@ impl EmulatorConfig {
     }
 }
 
-/// `$SESSIONS_EMULATOR_PYTHON` when set and non-empty, else `python3`.
+/// `$SESSIONS_EMULATOR_PYTHON` when set and non-empty, else the workspace's `.venv` when there is
+/// one, else `python3` (see [`crate::python_env::resolve_python`]; nothing is installed here).
 pub fn default_python() -> PathBuf {
-    match std::env::var_os("SESSIONS_EMULATOR_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from("python3"),
-    }
+    crate::python_env::resolve_python(crate::python_env::Provision::Find)
+        .unwrap_or_else(|_| PathBuf::from("python3"))
 }

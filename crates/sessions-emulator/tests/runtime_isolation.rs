@@ -3,7 +3,6 @@
 //! These expect namespaces to work (root or unprivileged user namespaces), as on the
 //! development and CI machines; the degraded-mode tests force the probe to fail.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -12,9 +11,13 @@ use sessions_emulator::runtime::{
 };
 
 fn config() -> RuntimeConfig {
-    let python = std::env::var("SESSIONS_EMULATOR_PYTHON").unwrap_or_else(|_| "python3".into());
+    // The workspace .venv (created once on a fresh machine) unless SESSIONS_EMULATOR_PYTHON is set.
+    let python = sessions_emulator::python_env::resolve_python(
+        sessions_emulator::python_env::Provision::CreateVenv,
+    )
+    .expect("a python3 for the local pool (see the error)");
     RuntimeConfig {
-        python: PathBuf::from(python),
+        python,
         ..RuntimeConfig::default()
     }
 }

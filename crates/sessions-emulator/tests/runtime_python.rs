@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use sessions_emulator::runtime::{PythonRun, RunStatus, Runtime, RuntimeConfig, Worker};
 
 fn python() -> PathBuf {
-    PathBuf::from(std::env::var("SESSIONS_EMULATOR_PYTHON").unwrap_or_else(|_| "python3".into()))
+    // The workspace .venv (created once on a fresh machine) unless SESSIONS_EMULATOR_PYTHON is set.
+    sessions_emulator::python_env::resolve_python(
+        sessions_emulator::python_env::Provision::CreateVenv,
+    )
+    .expect("a python3 for the local pool (see the error)")
 }
 
 fn config() -> RuntimeConfig {

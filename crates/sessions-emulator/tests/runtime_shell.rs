@@ -1,6 +1,5 @@
 //! Runtime tests: shell pools and the warm pool.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -9,9 +8,13 @@ use sessions_emulator::runtime::{
 };
 
 fn config(pool_type: PoolType) -> RuntimeConfig {
-    let python = std::env::var("SESSIONS_EMULATOR_PYTHON").unwrap_or_else(|_| "python3".into());
+    // The workspace .venv (created once on a fresh machine) unless SESSIONS_EMULATOR_PYTHON is set.
+    let python = sessions_emulator::python_env::resolve_python(
+        sessions_emulator::python_env::Provision::CreateVenv,
+    )
+    .expect("a python3 for the local pool (see the error)");
     RuntimeConfig {
-        python: PathBuf::from(python),
+        python,
         pool_type,
         ..RuntimeConfig::default()
     }

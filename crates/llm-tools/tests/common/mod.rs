@@ -12,9 +12,11 @@ pub struct Pool {
 
 impl Pool {
     pub async fn start() -> Pool {
-        let python = std::env::var("SESSIONS_EMULATOR_PYTHON").unwrap_or_else(|_| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python3").to_owned()
-        });
+        // The workspace .venv (created once on a fresh machine) unless SESSIONS_EMULATOR_PYTHON is set.
+        let python = sessions_emulator::python_env::resolve_python(
+            sessions_emulator::python_env::Provision::CreateVenv,
+        )
+        .expect("a python3 for the local pool (see the error)");
         let emulator = Emulator::builder()
             .python(python)
             .start()

@@ -20,12 +20,13 @@ pub const V_2410: &str = "2024-10-02-preview";
 /// Legacy api-version.
 pub const V_LEGACY: &str = "2024-02-02-preview";
 
-/// The interpreter for tests: `$SESSIONS_EMULATOR_PYTHON`, else `python3`.
+/// The interpreter for tests: `$SESSIONS_EMULATOR_PYTHON`, else the workspace `.venv` (created
+/// with numpy, pandas and matplotlib on a fresh machine).
 pub fn python() -> PathBuf {
-    std::env::var_os("SESSIONS_EMULATOR_PYTHON")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("python3"))
+    sessions_emulator::python_env::resolve_python(
+        sessions_emulator::python_env::Provision::CreateVenv,
+    )
+    .expect("a python3 for the local pool (see the error)")
 }
 
 /// A builder with test defaults (small pool, test python).
