@@ -9,8 +9,8 @@
 use std::process::ExitCode;
 
 use dynamic_sessions::tools::{CodeInterpreterTool, ToolOptions};
-use examples::model::{Api, ModelClient, ModelSettings};
-use examples::{Needs, Pool, Result, one_line};
+use examples::model::{Api, TurnSource};
+use examples::{Needs, Pool, Result, exit_code, one_line};
 use serde_json::{Value, json};
 
 const TASK: &str = "What is the 30th Fibonacci number, and how many primes are there below 10,000? \
@@ -21,52 +21,13 @@ const RECORDED: [&str; 2] = [
 ];
 const MAX_TURNS: usize = 6;
 
-/// Where model turns come from.
-enum Model {
-    Live(Box<ModelClient>),
-    Replay(std::vec::IntoIter<&'static str>),
-}
-
-impl Model {
-    async fn next(&mut self, messages: &[Value], tools: &[Value]) -> Result<Value> {
-        match self {
-            Model::Live(client) => {
-                client
-                    .create(Api::Chat, json!({ "messages": messages, "tools": tools }))
-                    .await
-            }
-            Model::Replay(turns) => {
-                let turn = turns.next().ok_or("the recording has no more turns")?;
-                Ok(serde_json::from_str(turn)?)
-            }
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run().await)
 }
 
 async fn run() -> Result<()> {
-    let mut model = match ModelSettings::from_env() {
-        Some(settings) => {
-            println!("chat_agent: live, {}", settings.describe());
-            Model::Live(Box::new(ModelClient::new(settings)?))
-        }
-        None => {
-            println!(
-                "chat_agent: replaying recorded turns (set OPENAI_API_KEY or AZURE_OPENAI_* to call a model)"
-            );
-            Model::Replay(RECORDED.to_vec().into_iter())
-        }
-    };
+    let mut model = TurnSource::from_env("chat_agent", &RECORDED)?;
     let pool = Pool::from_env_or_local(Needs::Python).await?;
     // The tool owns a fresh session and answers every call, even to unknown tool names.
     let options = ToolOptions {
@@ -82,13 +43,15 @@ async fn run() -> Result<()> {
     result
 }
 
-async fn agent_loop(model: &mut Model, tool: &CodeInterpreterTool) -> Result<()> {
+async fn agent_loop(model: &mut TurnSource, tool: &CodeInterpreterTool) -> Result<()> {
     tool.prepare().await?;
     let tools = vec![tool.definition_chat()];
     let mut messages = vec![json!({ "role": "user", "content": TASK })];
     println!("user: {TASK}");
     for _ in 0..MAX_TURNS {
-        let response = model.next(&messages, &tools).await?;
+        let response = model
+            .next(Api::Chat, json!({ "messages": messages, "tools": tools }))
+            .await?;
         let message = response["choices"][0]["message"].clone();
         if message.is_null() {
             return Err(format!(

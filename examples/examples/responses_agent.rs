@@ -10,8 +10,8 @@
 use std::process::ExitCode;
 
 use dynamic_sessions::tools::{CodeInterpreterTool, ToolOptions};
-use examples::model::{Api, ModelClient, ModelSettings};
-use examples::{Needs, Pool, Result, one_line};
+use examples::model::{Api, TurnSource};
+use examples::{Needs, Pool, Result, exit_code, one_line};
 use serde_json::{Value, json};
 
 const TASK: &str = "Compute the mean and the standard deviation of sin(i/10) for i in 0..999 \
@@ -22,48 +22,13 @@ const RECORDED: [&str; 2] = [
 ];
 const MAX_TURNS: usize = 6;
 
-/// Where model turns come from.
-enum Model {
-    Live(Box<ModelClient>),
-    Replay(std::vec::IntoIter<&'static str>),
-}
-
-impl Model {
-    async fn next(&mut self, body: Value) -> Result<Value> {
-        match self {
-            Model::Live(client) => client.create(Api::Responses, body).await,
-            Model::Replay(turns) => {
-                let turn = turns.next().ok_or("the recording has no more turns")?;
-                Ok(serde_json::from_str(turn)?)
-            }
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run().await)
 }
 
 async fn run() -> Result<()> {
-    let mut model = match ModelSettings::from_env() {
-        Some(settings) => {
-            println!("responses_agent: live, {}", settings.describe());
-            Model::Live(Box::new(ModelClient::new(settings)?))
-        }
-        None => {
-            println!(
-                "responses_agent: replaying recorded turns (set OPENAI_API_KEY or AZURE_OPENAI_* to call a model)"
-            );
-            Model::Replay(RECORDED.to_vec().into_iter())
-        }
-    };
+    let mut model = TurnSource::from_env("responses_agent", &RECORDED)?;
     let pool = Pool::from_env_or_local(Needs::Python).await?;
     let options = ToolOptions {
         answer_unknown_tools: true,
@@ -78,13 +43,13 @@ async fn run() -> Result<()> {
     result
 }
 
-async fn agent_loop(model: &mut Model, tool: &CodeInterpreterTool) -> Result<()> {
+async fn agent_loop(model: &mut TurnSource, tool: &CodeInterpreterTool) -> Result<()> {
     tool.prepare().await?;
     let tools = json!([tool.definition_responses()]);
     println!("user: {TASK}");
     let mut body = json!({ "input": TASK, "tools": tools });
     for _ in 0..MAX_TURNS {
-        let response = model.next(body).await?;
+        let response = model.next(Api::Responses, body).await?;
         let output = response["output"].as_array().cloned().unwrap_or_default();
         let calls: Vec<&Value> = output
             .iter()

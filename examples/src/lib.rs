@@ -276,4 +276,57 @@ pub mod model {
             Ok(serde_json::from_slice(&bytes)?)
         }
     }
+
+    /// Where an agent's model turns come from: a live model when settings are in the
+    /// environment, else a recording replayed in order.
+    pub enum TurnSource {
+        /// A real model.
+        Live(Box<ModelClient>),
+        /// Recorded responses, one per turn.
+        Replay(std::slice::Iter<'static, &'static str>),
+    }
+
+    impl TurnSource {
+        /// A live model when `ModelSettings::from_env` finds settings, else `recorded`.
+        /// Prints which one `example` uses.
+        pub fn from_env(example: &str, recorded: &'static [&'static str]) -> Result<TurnSource> {
+            match ModelSettings::from_env() {
+                Some(settings) => {
+                    println!("{example}: live, {}", settings.describe());
+                    Ok(TurnSource::Live(Box::new(ModelClient::new(settings)?)))
+                }
+                None => {
+                    println!(
+                        "{example}: replaying recorded turns (set OPENAI_API_KEY or AZURE_OPENAI_* to call a model)"
+                    );
+                    Ok(TurnSource::Replay(recorded.iter()))
+                }
+            }
+        }
+
+        /// The model's next response to `body` (a recording ignores `body`).
+        pub async fn next(&mut self, api: Api, body: Value) -> Result<Value> {
+            match self {
+                TurnSource::Live(client) => client.create(api, body).await,
+                TurnSource::Replay(turns) => {
+                    let turn = turns
+                        .next()
+                        .copied()
+                        .ok_or("the recording has no more turns")?;
+                    Ok(serde_json::from_str(turn)?)
+                }
+            }
+        }
+    }
+}
+
+/// `main` for the examples: run `body`, print an error as one line, exit 1 on failure.
+pub fn exit_code(result: Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
