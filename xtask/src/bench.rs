@@ -14,7 +14,7 @@ pub struct BenchArgs {
     /// Exit with status 1 when a target is missed (by default the exit status is 0 regardless).
     #[arg(long)]
     pub check: bool,
-    /// Where summary.json, report.md and the scratch files go (default: <workspace>/target/bench).
+    /// Where summary.json, report.md and the scratch files go (default: `<workspace>/target/bench`).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
     /// Run only these sections (comma-separated: overhead,python,token,stream,emulator,tool).

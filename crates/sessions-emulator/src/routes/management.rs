@@ -75,7 +75,7 @@ pub async fn list_sessions(
     }))
 }
 
-/// `.management/stopSession`: 200 `text/plain` "Session <id> in session pool <pool> stopped.".
+/// `.management/stopSession`: 200 `text/plain` `"Session <id> in session pool <pool> stopped."`.
 pub async fn stop_session(
     State(st): State<Shared>,
     method: Method,

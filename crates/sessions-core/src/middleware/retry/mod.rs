@@ -1,8 +1,8 @@
 //! Retries that never run code twice.
 //!
-//! * Reads and deletes ([`Retryable::Idempotent`]) are retried on connect errors, attempt
+//! * Reads and deletes ([`Retryable::Idempotent`](crate::Retryable::Idempotent)) are retried on connect errors, attempt
 //!   timeouts, broken connections, and 408, 429, 500, 502, 503, 504.
-//! * Code runs and uploads ([`Retryable::OnlyIfNotProcessed`]) are retried only when the service
+//! * Code runs and uploads ([`Retryable::OnlyIfNotProcessed`](crate::Retryable::OnlyIfNotProcessed)) are retried only when the service
 //!   surely did not process them: the connection was never established, or the answer was 429.
 //! * `Retry-After` (seconds or an HTTP date; also `retry-after-ms`) is honoured up to
 //!   [`RetryConfig::retry_after_cap`]; otherwise exponential back-off with full jitter.
