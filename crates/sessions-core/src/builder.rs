@@ -284,28 +284,38 @@ impl ClientBuilder {
                 base_transport(&TransportOptions::default().connect_timeout(self.connect_timeout))?
             }
         };
-        let attempt =
-            HttpService::new(timeout::TimeoutLayer::new(self.attempt_timeout).layer(base));
-        let mut svc = attempt.clone();
-        if let Some(source) = self.resolve_auth(&endpoint, &attempt)? {
-            let cache = TokenCache::new(source)
-                .with_scope(
-                    self.scope
-                        .clone()
-                        .unwrap_or_else(|| DEFAULT_SCOPE.to_owned()),
-                )
-                .with_load_timeout(self.token_load_timeout);
-            svc = HttpService::new(auth::AuthLayer::new(Arc::new(cache)).layer(svc));
-        }
-        svc = HttpService::new(RetryLayer::new(self.retry.clone()).layer(svc));
-        svc = HttpService::new(deadline::DeadlineLayer::new(self.overall_timeout).layer(svc));
-        svc = HttpService::new(trace::TraceLayer::new().layer(svc));
-        svc = HttpService::new(request_id::RequestIdLayer::new().layer(svc));
+        // The default layers are composed as concrete types and boxed once at the end: boxing
+        // after every layer cost an allocation per layer on each call's stack clone, plus a
+        // boxed future and a dynamic call at every boundary.
+        let attempt = timeout::TimeoutLayer::new(self.attempt_timeout).layer(base);
+        // The token source's own HTTP calls (azure_identity) go through the same pool.
+        let token_http = HttpService::new(attempt.clone());
+        let auth = match self.resolve_auth(&endpoint, &token_http)? {
+            Some(source) => {
+                let cache = TokenCache::new(source)
+                    .with_scope(
+                        self.scope
+                            .clone()
+                            .unwrap_or_else(|| DEFAULT_SCOPE.to_owned()),
+                    )
+                    .with_load_timeout(self.token_load_timeout);
+                Some(auth::AuthLayer::new(Arc::new(cache)))
+            }
+            None => None,
+        };
         let ua = match &self.user_agent {
             Some(p) => user_agent::UserAgentLayer::with_product(p)?,
             None => user_agent::UserAgentLayer::new(),
         };
-        svc = HttpService::new(ua.layer(svc));
+        let stack = tower::ServiceBuilder::new()
+            .layer(ua)
+            .layer(request_id::RequestIdLayer::new())
+            .layer(trace::TraceLayer::new())
+            .layer(deadline::DeadlineLayer::new(self.overall_timeout))
+            .layer(RetryLayer::new(self.retry.clone()))
+            .option_layer(auth)
+            .service(attempt);
+        let mut svc = HttpService::new(stack);
         // The first layer added is the outermost: wrap in reverse order.
         for layer in self.layers.iter().rev() {
             svc = layer.layer(svc);
