@@ -8,14 +8,72 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-/// A string, number or bool as a string; null or absent as `None`.
+/// A string, number or bool as a string; null, absent, or any other shape as `None`.
+///
+/// A visitor rather than a `Value` round trip: this runs for every string field of every
+/// response, so it takes strings straight from the parser.
 pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    })
+    d.deserialize_any(LenientString)
+}
+
+struct LenientString;
+
+impl<'de> serde::de::Visitor<'de> for LenientString {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string, number, bool or null")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // Same text as serde_json's Number display (e.g. "1.5", "3.0").
+        Ok(serde_json::Number::from_f64(v).map(|n| n.to_string()))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(LenientString)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(None)
+    }
 }
 
 /// A non-negative integer given as a number (integral float accepted) or a numeric string.
@@ -272,4 +330,32 @@ pub(crate) struct ShellBody<'a> {
     pub shell_command: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stdin: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct T {
+        #[serde(default, deserialize_with = "lenient_string")]
+        v: Option<String>,
+    }
+
+    fn v(json: &str) -> Option<String> {
+        serde_json::from_str::<T>(json).unwrap().v
+    }
+
+    #[test]
+    fn lenient_string_takes_any_scalar_and_ignores_the_rest() {
+        assert_eq!(v(r#"{"v":"a\nb"}"#).as_deref(), Some("a\nb"));
+        assert_eq!(v(r#"{"v":0}"#).as_deref(), Some("0"));
+        assert_eq!(v(r#"{"v":-3}"#).as_deref(), Some("-3"));
+        assert_eq!(v(r#"{"v":1.5}"#).as_deref(), Some("1.5"));
+        assert_eq!(v(r#"{"v":true}"#).as_deref(), Some("true"));
+        assert_eq!(v(r#"{"v":null}"#), None);
+        assert_eq!(v(r#"{}"#), None);
+        assert_eq!(v(r#"{"v":{"x":[1,{"y":2}]}}"#), None);
+        assert_eq!(v(r#"{"v":[1,"a"]}"#), None);
+    }
 }
