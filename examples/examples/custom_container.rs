@@ -10,19 +10,13 @@
 use std::process::ExitCode;
 
 use dynamic_sessions::{Body, Client};
-use examples::{Needs, Pool, Result, one_line};
+use examples::{Needs, Pool, Result, exit_code, one_line, with_pool_auth};
 use http::Method;
 use http_body_util::BodyExt;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run().await)
 }
 
 async fn run() -> Result<()> {
@@ -38,11 +32,7 @@ async fn run() -> Result<()> {
         req
     });
     let builder = Client::builder(pool.endpoint.as_str()).layer(show);
-    let builder = if pool.endpoint.is_loopback() {
-        builder.no_auth()
-    } else {
-        builder.default_credential()
-    };
+    let builder = with_pool_auth(builder, &pool.endpoint);
     let session = builder.build()?.new_session();
     println!("session: {}", session.identifier());
 

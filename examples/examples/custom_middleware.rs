@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use dynamic_sessions::{Client, Upload};
-use examples::{Needs, Pool, Result};
+use examples::{Needs, Pool, Result, exit_code, with_pool_auth};
 use http::{HeaderName, HeaderValue};
 
 /// Adds `x-team: <team>` to every request and counts requests.
@@ -74,13 +74,7 @@ fn path_and_query(uri: &http::Uri) -> String {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run().await)
 }
 
 async fn run() -> Result<()> {
@@ -97,11 +91,7 @@ async fn run() -> Result<()> {
     };
     // The same builder as the pool's client, plus the layer.
     let builder = Client::builder(pool.endpoint.as_str()).layer(layer);
-    let builder = if pool.endpoint.is_loopback() {
-        builder.no_auth()
-    } else {
-        builder.default_credential()
-    };
+    let builder = with_pool_auth(builder, &pool.endpoint);
     let client = builder.build()?;
 
     let session = client.new_session();

@@ -12,20 +12,14 @@ use std::process::ExitCode;
 use dynamic_sessions::Upload;
 use dynamic_sessions::tools::hosted::FetchPolicy;
 use dynamic_sessions::tools::{CodeInterpreterTool, FileInput, HostedCodeInterpreterTool};
-use examples::{Needs, Pool, Result, one_line};
+use examples::{Needs, Pool, Result, exit_code, one_line};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const RATES_CSV: &str = "currency,rate\nEUR,1.00\nUSD,1.08\nJPY,162.5\n";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run().await)
 }
 
 /// Serve `RATES_CSV` at `/rates.csv` on a free loopback port; returns the URL.

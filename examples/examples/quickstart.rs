@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use dynamic_sessions::tools::CodeInterpreterTool;
 use dynamic_sessions::{Session, Upload};
-use examples::{Needs, Pool, Result, one_line};
+use examples::{Needs, Pool, Result, exit_code, one_line};
 use serde_json::Value;
 
 const SALES_CSV: &str = "\
@@ -45,13 +45,7 @@ const RESPONSES_TURN: &str = include_str!("../recorded/quickstart_responses.json
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run().await)
 }
 
 async fn run() -> Result<()> {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use dynamic_sessions::emulator::python_env::{self, Provision};
 use dynamic_sessions::emulator::{Emulator, EmulatorHandle};
-use dynamic_sessions::{Client, Endpoint};
+use dynamic_sessions::{Client, ClientBuilder, Endpoint};
 
 /// The error type of the examples.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -88,12 +88,17 @@ impl Pool {
 
 fn client_for(endpoint: &Endpoint) -> Result<Client> {
     let builder = Client::builder(endpoint.as_str()).user_agent("dynamic-sessions-examples");
-    let builder = if endpoint.is_loopback() {
+    Ok(with_pool_auth(builder, endpoint).build()?)
+}
+
+/// The examples' auth choice: no token for a loopback endpoint (the local pool), the default
+/// Azure credential chain otherwise.
+pub fn with_pool_auth(builder: ClientBuilder, endpoint: &Endpoint) -> ClientBuilder {
+    if endpoint.is_loopback() {
         builder.no_auth()
     } else {
         builder.default_credential()
-    };
-    Ok(builder.build()?)
+    }
 }
 
 /// The interpreter for the local pool: `SESSIONS_EMULATOR_PYTHON`, else `.venv/bin/python3` in
