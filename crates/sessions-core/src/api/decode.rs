@@ -260,64 +260,19 @@ pub fn decode_execution(
         }
         _ => None,
     };
-    let value: Value = if blank || flat.is_some() {
-        Value::Object(Default::default())
-    } else {
-        parse_json(body, "the execution response")?
+    let ExecutionFields {
+        id,
+        identifier: body_identifier,
+        status: raw_status,
+        stdout,
+        stderr,
+        result,
+        millis,
+        error_message,
+    } = match flat {
+        Some(e) => ExecutionFields::current(e),
+        None => execution_fields_by_shape(family, body, blank)?,
     };
-    let envelope = value.get("properties").filter(|p| p.is_object());
-    // Decide by shape, not only by family: a wrapped body on a current route or a flat one on a
-    // legacy route is still read correctly.
-    let legacy_shape = match family {
-        ApiFamily::Legacy => true,
-        ApiFamily::Current => flat.is_none() && envelope.is_some() && value.get("status").is_none(),
-    };
-    let (id, body_identifier, raw_status, stdout, stderr, result, millis, error_message) =
-        if legacy_shape {
-            let payload = envelope.cloned().unwrap_or(value);
-            let e: wire::LegacyExecution = serde_json::from_value(payload).map_err(|err| {
-                Error::decode(
-                    "the execution response has an unexpected shape",
-                    body,
-                    Some(err),
-                )
-            })?;
-            let result = e.result.or(e.execution_result);
-            (
-                None,
-                None,
-                e.status,
-                e.stdout,
-                e.stderr,
-                result,
-                e.execution_time_in_milliseconds,
-                None,
-            )
-        } else {
-            let e: wire::CurrentExecution = match flat {
-                Some(e) => e,
-                None => serde_json::from_value(value).map_err(|err| {
-                    Error::decode(
-                        "the execution response has an unexpected shape",
-                        body,
-                        Some(err),
-                    )
-                })?,
-            };
-            let r = e.result.unwrap_or_default();
-            let result = r.execution_result.or(r.result);
-            let message = e.error.and_then(|d| d.message);
-            (
-                e.id,
-                e.identifier,
-                e.status,
-                r.stdout,
-                r.stderr,
-                result,
-                r.execution_time_in_milliseconds,
-                message,
-            )
-        };
     let status = match raw_status {
         Some(s) => ExecutionStatus::from(s),
         None if status == StatusCode::ACCEPTED => ExecutionStatus::Running,
@@ -346,6 +301,83 @@ pub fn decode_execution(
         execution_time: millis.and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok()),
         timings: timings(headers),
     })
+}
+
+/// What an execution response says, whichever family's shape it came in.
+struct ExecutionFields {
+    id: Option<String>,
+    identifier: Option<String>,
+    status: Option<String>,
+    stdout: Option<String>,
+    stderr: Option<String>,
+    result: Option<Value>,
+    millis: Option<f64>,
+    error_message: Option<String>,
+}
+
+impl ExecutionFields {
+    fn current(e: wire::CurrentExecution) -> Self {
+        let r = e.result.unwrap_or_default();
+        ExecutionFields {
+            id: e.id,
+            identifier: e.identifier,
+            status: e.status,
+            stdout: r.stdout,
+            stderr: r.stderr,
+            result: r.execution_result.or(r.result),
+            millis: r.execution_time_in_milliseconds,
+            error_message: e.error.and_then(|d| d.message),
+        }
+    }
+
+    fn legacy(e: wire::LegacyExecution) -> Self {
+        ExecutionFields {
+            id: None,
+            identifier: None,
+            status: e.status,
+            stdout: e.stdout,
+            stderr: e.stderr,
+            result: e.result.or(e.execution_result),
+            millis: e.execution_time_in_milliseconds,
+            error_message: None,
+        }
+    }
+}
+
+/// The general path: read the body as JSON and decide by its shape, not only by the family, so
+/// a wrapped body on a current route or a flat one on a legacy route is still read correctly.
+fn execution_fields_by_shape(
+    family: ApiFamily,
+    body: &[u8],
+    blank: bool,
+) -> Result<ExecutionFields> {
+    let value: Value = if blank {
+        Value::Object(Default::default())
+    } else {
+        parse_json(body, "the execution response")?
+    };
+    let envelope = value.get("properties").filter(|p| p.is_object());
+    let legacy_shape = match family {
+        ApiFamily::Legacy => true,
+        ApiFamily::Current => envelope.is_some() && value.get("status").is_none(),
+    };
+    let unexpected = |err| {
+        Error::decode(
+            "the execution response has an unexpected shape",
+            body,
+            Some(err),
+        )
+    };
+    if legacy_shape {
+        let payload = envelope.cloned().unwrap_or(value);
+        Ok(ExecutionFields::legacy(
+            serde_json::from_value(payload).map_err(unexpected)?,
+        ))
+    } else {
+        Ok(ExecutionFields::current(
+            serde_json::from_value(value).map_err(unexpected)?,
+        ))
+    }
 }
 
 /// An `{type: image, format, base64_data}` object becomes [`ExecutionResult::Image`]; any other
