@@ -1,11 +1,10 @@
-//! Which files in `/mnt/data` a call created or changed: listing every entry at any
-//! api-version, and diffing two listings.
+//! Which files in `/mnt/data` a call created or changed: diffing two listings taken with
+//! [`Files::list_all`](sessions_core::api::Files::list_all).
 
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use sessions_core::api::{ListOptions, Session};
-use sessions_core::{ApiFamily, ApiVersion, FileInfo, FileKind};
+use sessions_core::{FileInfo, FileKind};
 
 use crate::output::{ChangedFile, FileChange};
 
@@ -39,52 +38,6 @@ pub(crate) fn diff_files(before: &FileSnapshot, after: &FileSnapshot) -> Vec<Cha
         .collect();
     changed.sort_by(|a, b| a.name.cmp(&b.name));
     changed
-}
-
-/// How deep [`list_all_files`] walks directories on versions without recursive listing.
-const MAX_WALK_DEPTH: usize = 16;
-
-/// How many directories [`list_all_files`] lists at most on versions without recursive listing.
-const MAX_WALK_DIRS: usize = 256;
-
-/// Every entry under `/mnt/data`, at the session's api-version: `recursive=true` where the
-/// service has it (2025-10-02-preview on), the legacy listing (already recursive), or else
-/// (2024-10-02-preview, 2025-02-02-preview) a walk of the directories, bounded in depth and
-/// count so a link loop cannot make it endless.
-pub(crate) async fn list_all_files(
-    session: &Session,
-) -> Result<Vec<FileInfo>, sessions_core::Error> {
-    let files = session.files();
-    let version = session.client().api_version();
-    if version.family() == ApiFamily::Legacy {
-        return files.list().await;
-    }
-    if !matches!(
-        version,
-        ApiVersion::V2024_10_02Preview | ApiVersion::V2025_02_02Preview
-    ) {
-        return files
-            .list_with(ListOptions::default().recursive(true))
-            .await;
-    }
-    let mut all = files.list().await?;
-    let mut next = 0;
-    let mut walked = 0;
-    while next < all.len() {
-        let entry = &all[next];
-        next += 1;
-        let path = entry.relative_path();
-        if entry.kind != FileKind::Directory
-            || path.split('/').count() > MAX_WALK_DEPTH
-            || walked >= MAX_WALK_DIRS
-        {
-            continue;
-        }
-        walked += 1;
-        let inner = files.list_with(ListOptions::default().path(path)).await?;
-        all.extend(inner);
-    }
-    Ok(all)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use sessions_core::{FileKind, Image};
 
 use crate::call::{CallError, ParseOptions, ToolCall};
 use crate::definition::{AvailableFile, DescriptionFacts, InvalidToolName, ToolName, ToolSpec};
-use crate::file_changes::{FileSnapshot, diff_files, list_all_files, snapshot_of};
+use crate::file_changes::{FileSnapshot, diff_files, snapshot_of};
 use crate::hosted::{HostedCodeInterpreterTool, StageError, StagingReport};
 use crate::output::{OutputLimits, ToolOutput};
 use crate::providers::{self, FoundCalls, ShapeError};
@@ -292,7 +292,7 @@ impl CodeInterpreterTool {
 
     /// List `/mnt/data` again so the description shows the current files.
     pub async fn refresh_files(&self) -> Result<(), ToolError> {
-        let listing = list_all_files(&self.session).await?;
+        let listing = self.session.files().list_all().await?;
         let files = listing
             .iter()
             .filter(|f| f.kind == FileKind::File)
@@ -369,7 +369,7 @@ impl CodeInterpreterTool {
         if !self.options.track_files {
             return None;
         }
-        match list_all_files(&self.session).await {
+        match self.session.files().list_all().await {
             Ok(files) => Some(snapshot_of(&files)),
             Err(error) => {
                 tracing::warn!(session = self.session.identifier(), error = %error, "could not list /mnt/data; changed files not reported");

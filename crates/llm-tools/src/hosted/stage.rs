@@ -148,9 +148,7 @@ pub(crate) async fn stage(
 ) -> Result<StagingReport, StageError> {
     let names = plan_names(inputs)?;
     let existing = if inputs.iter().any(|i| matches!(i, FileInput::Hosted { .. })) {
-        let listing = crate::file_changes::list_all_files(session)
-            .await
-            .map_err(StageError::List)?;
+        let listing = session.files().list_all().await.map_err(StageError::List)?;
         Some(listing)
     } else {
         None

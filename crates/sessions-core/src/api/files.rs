@@ -10,10 +10,17 @@ use super::request;
 use super::session::Session;
 use super::upload::Upload;
 use super::{decode, send_checked, send_json};
+use crate::api_version::{ApiFamily, ApiVersion};
 use crate::error::{Error, Result};
 use crate::model::{FileInfo, FileKind};
 use crate::transport::Operation;
 use crate::validate;
+
+/// How deep [`Files::list_all`] walks directories on versions without recursive listing.
+const MAX_WALK_DEPTH: usize = 16;
+
+/// How many directories [`Files::list_all`] lists at most on versions without recursive listing.
+const MAX_WALK_DIRS: usize = 256;
 
 /// Options for [`Files::list_with`].
 ///
@@ -81,6 +88,41 @@ impl Files {
     /// List the files in `/mnt/data` (following `nextLink` pages).
     pub async fn list(&self) -> Result<Vec<FileInfo>> {
         self.list_with(ListOptions::default()).await
+    }
+
+    /// Every entry under `/mnt/data`, at any api-version: `recursive=true` where the service
+    /// has it (2025-10-02-preview on), the legacy listing (already recursive), or else
+    /// (2024-10-02-preview, 2025-02-02-preview) a walk of the directories, bounded in depth and
+    /// count so a link loop cannot make it endless.
+    pub async fn list_all(&self) -> Result<Vec<FileInfo>> {
+        let version = self.session.client().api_version();
+        if version.family() == ApiFamily::Legacy {
+            return self.list().await;
+        }
+        if !matches!(
+            version,
+            ApiVersion::V2024_10_02Preview | ApiVersion::V2025_02_02Preview
+        ) {
+            return self.list_with(ListOptions::default().recursive(true)).await;
+        }
+        let mut all = self.list().await?;
+        let mut next = 0;
+        let mut walked = 0;
+        while next < all.len() {
+            let entry = &all[next];
+            next += 1;
+            let path = entry.relative_path();
+            if entry.kind != FileKind::Directory
+                || path.split('/').count() > MAX_WALK_DEPTH
+                || walked >= MAX_WALK_DIRS
+            {
+                continue;
+            }
+            walked += 1;
+            let inner = self.list_with(ListOptions::default().path(path)).await?;
+            all.extend(inner);
+        }
+        Ok(all)
     }
 
     /// List files with options (following `nextLink` pages).
