@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -139,11 +139,17 @@ fn plain_text_message(text: &str) -> Option<String> {
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_owned())
+    headers.get(name).and_then(header_text)
+}
+
+/// A header's value as trimmed text; `None` when it is empty or not visible ASCII.
+fn header_text(value: &HeaderValue) -> Option<String> {
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
         .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Parse JSON, retrying once with bare `NaN`/`Infinity` tokens replaced by `null` (Python's
@@ -212,9 +218,10 @@ fn replace_non_finite(body: &[u8]) -> Option<Vec<u8>> {
 
 /// The `x-ms-*` timing headers of an execution response.
 pub fn timings(headers: &HeaderMap) -> ExecutionTimings {
-    // One pass over the (few) response headers instead of ten name lookups.
+    // One pass over the (few) response header names instead of ten lookups by name; each
+    // name's first value, as `HeaderMap::get` gives it.
     let mut t = ExecutionTimings::default();
-    for (name, value) in headers {
+    for name in headers.keys() {
         let Some(rest) = name.as_str().strip_prefix("x-ms-") else {
             continue;
         };
@@ -231,9 +238,7 @@ pub fn timings(headers: &HeaderMap) -> ExecutionTimings {
             "new-allocation" => &mut t.new_allocation,
             _ => continue,
         };
-        if slot.is_none() {
-            *slot = value.to_str().ok().map(str::to_owned);
-        }
+        *slot = headers.get(name).and_then(header_text);
     }
     t
 }
@@ -541,6 +546,21 @@ pub fn decode_metadata(body: &[u8]) -> Result<PoolMetadata> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timing_headers_are_trimmed_first_value_and_empty_is_absent() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ms-session-guid", HeaderValue::from_static("  pod-1  "));
+        h.append("x-ms-allocation-time", HeaderValue::from_static("1.5"));
+        h.append("x-ms-allocation-time", HeaderValue::from_static("9.9"));
+        h.insert("x-ms-new-allocation", HeaderValue::from_static("   "));
+        h.insert("x-ms-unrelated", HeaderValue::from_static("x"));
+        let t = timings(&h);
+        assert_eq!(t.session_guid.as_deref(), Some("pod-1"));
+        assert_eq!(t.allocation_time.as_deref(), Some("1.5"));
+        assert_eq!(t.new_allocation, None);
+        assert_eq!(t.execution_request_time, None);
+    }
 
     #[test]
     fn non_finite_tokens_become_null_outside_strings() {
