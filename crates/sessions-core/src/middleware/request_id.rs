@@ -66,12 +66,9 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> WithRequestId<S::Future> {
-        let id = match req
-            .headers()
-            .get(CLIENT_REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(existing) => existing.to_owned(),
+        // A caller's own id is kept as sent, even when it is not text (then recorded as "").
+        let id = match req.headers().get(CLIENT_REQUEST_ID) {
+            Some(existing) => existing.to_str().unwrap_or_default().to_owned(),
             None => {
                 let id = uuid::Uuid::new_v4().hyphenated().to_string();
                 if let Ok(value) = HeaderValue::from_str(&id) {
