@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use sessions_core::{ApiVersion, Client, Error};
 use sessions_emulator::python_env::{Provision, resolve_python};
@@ -24,13 +23,10 @@ pub const LEGACY: [ApiVersion; 2] = [
 
 /// The interpreter for the local pool, creating the workspace `.venv` on a fresh machine.
 pub fn pool_python() -> PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| match resolve_python(Provision::CreateVenv) {
-            Ok(p) => p,
-            Err(e) => panic!("no Python for the local pool: {e}"),
-        })
-        .clone()
+    match resolve_python(Provision::CreateVenv) {
+        Ok(p) => p,
+        Err(e) => panic!("no Python for the local pool: {e}"),
+    }
 }
 
 /// The same interpreter, with the other projects' published clients installed

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 
 /// The environment variable that names the interpreter explicitly.
 pub const PYTHON_ENV_VAR: &str = "SESSIONS_EMULATOR_PYTHON";
@@ -13,7 +14,7 @@ pub const PYTHON_ENV_VAR: &str = "SESSIONS_EMULATOR_PYTHON";
 /// The packages a data-science session expects.
 pub const DATA_PACKAGES: &[&str] = &["numpy", "pandas", "matplotlib"];
 
-/// How [`resolve_python`] may obtain an interpreter.
+/// How [`resolve_python`] may obtain an interpreter (each is resolved once per process).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provision {
     /// Use `$SESSIONS_EMULATOR_PYTHON`, else an existing `.venv`, else `python3`.
@@ -47,6 +48,24 @@ pub fn resolve_python(provision: Provision) -> Result<PathBuf, PythonEnvError> {
     if let Some(p) = std::env::var_os(PYTHON_ENV_VAR).filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
+    // Checking the venv spawns Python to import the packages (most of a second), and every
+    // `Emulator::builder()` and test helper asks: resolve once per process and provision.
+    // Holding the lock while resolving makes concurrent callers wait for that one check.
+    static RESOLVED: Mutex<[Option<PathBuf>; 2]> = Mutex::new([None, None]);
+    let mut resolved = RESOLVED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(p) = &resolved[provision as usize] {
+        return Ok(p.clone());
+    }
+    let python = resolve_uncached(provision)?;
+    if provision == Provision::CreateVenv {
+        // The venv now exists with the packages, so `Find` would answer the same.
+        resolved[Provision::Find as usize] = Some(python.clone());
+    }
+    resolved[provision as usize] = Some(python.clone());
+    Ok(python)
+}
+
+fn resolve_uncached(provision: Provision) -> Result<PathBuf, PythonEnvError> {
     let root = workspace_root();
     let venv_python = root.join(".venv").join("bin").join("python3");
     if venv_python.exists() && has_packages(&venv_python) {
