@@ -58,6 +58,11 @@ impl ApiVersion {
         }
     }
 
+    /// Whether `GET files` takes `recursive=true` at this version (2025-10-02-preview).
+    pub const fn has_recursive_listing(self) -> bool {
+        matches!(self, ApiVersion::V2025_10_02Preview)
+    }
+
     /// Whether session management (`session`, `listSessions`, `metadata`) exists at this version.
     pub const fn has_session_management(self) -> bool {
         matches!(

@@ -10,7 +10,7 @@ use super::request;
 use super::session::Session;
 use super::upload::Upload;
 use super::{decode, send_checked, send_json};
-use crate::api_version::{ApiFamily, ApiVersion};
+use crate::api_version::ApiFamily;
 use crate::error::{Error, Result};
 use crate::model::{FileInfo, FileKind};
 use crate::transport::Operation;
@@ -99,10 +99,7 @@ impl Files {
         if version.family() == ApiFamily::Legacy {
             return self.list().await;
         }
-        if !matches!(
-            version,
-            ApiVersion::V2024_10_02Preview | ApiVersion::V2025_02_02Preview
-        ) {
+        if version.has_recursive_listing() {
             return self.list_with(ListOptions::default().recursive(true)).await;
         }
         let mut all = self.list().await?;

@@ -254,7 +254,7 @@ pub fn list_files(t: Target<'_>, options: &ListOptions) -> Result<Request<Body>>
                 extra.push(("path", dir.as_str()));
             }
             if options.recursive {
-                if t.api_version != ApiVersion::V2025_10_02Preview {
+                if !t.api_version.has_recursive_listing() {
                     return Err(Error::invalid(format!(
                         "recursive listing needs api-version 2025-10-02-preview; this client uses {}",
                         t.api_version
