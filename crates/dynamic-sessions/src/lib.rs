@@ -172,6 +172,16 @@
 
 pub use sessions_core::*;
 
+/// The [`http`](https://docs.rs/http) crate, re-exported: the request and response types that
+/// [`ClientBuilder::layer`] middleware sees, and [`StatusCode`](http::StatusCode) for
+/// [`Error::status`].
+pub use http;
+
+/// The [`tower`](https://docs.rs/tower) crate (features `util`, `retry`, `timeout`), re-exported
+/// for middleware: [`Layer`](tower::Layer), [`Service`](tower::Service),
+/// [`tower::util::MapRequestLayer`] and friends.
+pub use tower;
+
 /// LLM tool helpers: a code-interpreter tool backed by a session, for OpenAI Chat Completions and
 /// Responses, Anthropic, Gemini and MCP; and hosted code-interpreter inputs.
 ///
