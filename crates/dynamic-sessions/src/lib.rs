@@ -9,7 +9,7 @@
 //! * the client ([`sessions-core`](sessions_core)): [`Client`], [`Session`], [`Files`],
 //!   the typed model ([`Execution`], [`FileInfo`], ...) and the one [`Error`] type, at the root;
 //! * the LLM tool helpers ([`llm-tools`](llm_tools)) as [`tools`] (feature `tools`, on by default);
-//! * the local pool ([`sessions-emulator`](sessions_emulator)) as `emulator` (feature `emulator`,
+//! * the local pool ([`sessions-emulator`](https://docs.rs/sessions-emulator)) as `emulator` (feature `emulator`,
 //!   off by default).
 //!
 //! A program that only runs code may depend on `sessions-core` alone; the API is the same.
@@ -49,8 +49,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every example below runs as written against the local pool: the hidden lines start one and
-//! connect to it without a token (loopback endpoints need none).
+//! Every example below runs as written against the local pool: the hidden lines start one
+//! (`dynamic_sessions::emulator`, the `emulator` feature) and connect to it without a token
+//! (loopback endpoints need none). They name only this crate, tokio and serde_json.
 //!
 //! ## Run code
 //!
@@ -60,7 +61,7 @@
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let pool = sessions_emulator::Emulator::builder().prewarm(1).start().await?;
+//! # let pool = dynamic_sessions::emulator::Emulator::builder().prewarm(1).start().await?;
 //! # let endpoint = pool.endpoint();
 //! use dynamic_sessions::{Client, ExecuteRequest};
 //! use std::time::Duration;
@@ -91,10 +92,11 @@
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let pool = sessions_emulator::Emulator::builder().prewarm(1).start().await?;
+//! # let pool = dynamic_sessions::emulator::Emulator::builder().prewarm(1).start().await?;
 //! # let endpoint = pool.endpoint();
-//! # let dir = tempfile::tempdir()?;
-//! # let local = dir.path().join("numbers.csv");
+//! # let dir = std::env::temp_dir().join(format!("dynamic-sessions-docs-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let local = dir.join("numbers.csv");
 //! # std::fs::write(&local, "n\n1\n2\n3\n")?;
 //! use dynamic_sessions::{Client, ListOptions, Upload};
 //!
@@ -108,9 +110,10 @@
 //!     .iter().map(|f| f.relative_path()).collect();
 //! assert!(names.contains(&"total.txt".to_string()));
 //!
-//! files.download_to("total.txt", dir.path().join("total.txt")).await?;
-//! assert_eq!(std::fs::read_to_string(dir.path().join("total.txt"))?, "6");
+//! files.download_to("total.txt", dir.join("total.txt")).await?;
+//! assert_eq!(std::fs::read_to_string(dir.join("total.txt"))?, "6");
 //! files.delete("numbers.csv").await?;
+//! # std::fs::remove_dir_all(&dir)?;
 //! # pool.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -121,22 +124,27 @@
 //!
 //! The client is a tower stack. [`ClientBuilder::layer`] puts any layer over
 //! `http::Request<Body>` outermost, where it sees each operation once (retries happen inside).
+//! [`tower`] and [`http`] are re-exported, so a middleware needs no other dependency; add
+//! `tower-http` for its ready-made layers, and `pin-project-lite` to write a `Service` with its
+//! own future.
 //!
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let pool = sessions_emulator::Emulator::builder().prewarm(1).start().await?;
+//! # let pool = dynamic_sessions::emulator::Emulator::builder().prewarm(1).start().await?;
 //! # let endpoint = pool.endpoint();
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use dynamic_sessions::http::{HeaderValue, Request};
+//! use dynamic_sessions::tower::util::MapRequestLayer;
 //! use dynamic_sessions::{Body, Client};
 //!
 //! let count = Arc::new(AtomicUsize::new(0));
 //! let seen = count.clone();
 //! let client = Client::builder(&endpoint)
-//!     .layer(tower::util::MapRequestLayer::new(move |mut req: http::Request<Body>| {
+//!     .layer(MapRequestLayer::new(move |mut req: Request<Body>| {
 //!         seen.fetch_add(1, Ordering::Relaxed);
-//!         req.headers_mut().insert("x-team", http::HeaderValue::from_static("data-science"));
+//!         req.headers_mut().insert("x-team", HeaderValue::from_static("data-science"));
 //!         req
 //!     }))
 //!     .build()?;
@@ -149,14 +157,21 @@
 //! ## The embedded local pool
 //!
 //! `sessions-emulator` (the `emulator` feature) serves the same protocol on loopback, running
-//! Python (or a shell) in sandboxed worker processes — for tests, examples and offline work. It
-//! needs `python3`; set `SESSIONS_EMULATOR_PYTHON` to pick the interpreter.
+//! Python (or a shell) in sandboxed worker processes — for tests, examples and offline work.
+//!
+//! ```toml
+//! dynamic-sessions = { version = "0.1", features = ["emulator"] }
+//! ```
+//!
+//! It runs `$SESSIONS_EMULATOR_PYTHON`, else `.venv/bin/python3` in the enclosing Cargo workspace, else
+//! `python3`; code that imports numpy, pandas or matplotlib needs them installed there (a
+//! missing one is a failed run with `ModuleNotFoundError`).
 //!
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use dynamic_sessions::Client;
-//! use sessions_emulator::Emulator; // `dynamic_sessions::emulator::Emulator` with the feature
+//! use dynamic_sessions::emulator::Emulator; // the `emulator` feature
 //!
 //! let pool = Emulator::builder().prewarm(1).start().await?;
 //! let client = Client::builder(&pool.endpoint()).build()?; // http://127.0.0.1:PORT/
@@ -200,7 +215,16 @@ pub mod emulator {
     pub use sessions_emulator::*;
 }
 
-// The README's Rust snippets are compiled as doctests, so they cannot drift from the API.
+// The README's and the guides' Rust snippets are compiled (and run) as doctests, so they cannot
+// drift from the API; tests/docs_compiled.rs checks that every guide with Rust code is listed.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeSnippets;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/api-versions.md")]
+struct ApiVersionsGuideSnippets;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/emulator.md")]
+struct EmulatorGuideSnippets;
