@@ -84,6 +84,36 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ### The result, or a figure
+//!
+//! [`Execution::result`] is the value of the last expression, **unless the code leaves a
+//! matplotlib figure open**: then the result is that figure, an [`Image`] (PNG, base64 in
+//! `base64_data`), and the expression's value is not returned. Close the figure
+//! (`plt.close(fig)`) to get the value back, or save it to a file (`fig.savefig(...)`) and
+//! download that. The same holds on Azure's pools and the local one.
+//!
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let pool = dynamic_sessions::emulator::Emulator::builder().prewarm(1).start().await?;
+//! # let endpoint = pool.endpoint();
+//! use dynamic_sessions::Client;
+//!
+//! let session = Client::builder(&endpoint).build()?.session("docs-figures")?;
+//! let drawn = session
+//!     .execute("import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\n'the value'")
+//!     .await?;
+//! let image = drawn.image().expect("the open figure replaced the value");
+//! assert_eq!(image.media_type(), "image/png");
+//! assert!(!image.base64_data.is_empty());
+//!
+//! let closed = session.execute("plt.close('all')\n'the value'").await?;
+//! assert_eq!(closed.result.as_value(), Some(&serde_json::json!("the value")));
+//! # session.delete().await?;
+//! # pool.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
 //! ## Move files
 //!
 //! Files live in the session's `/mnt/data`. Uploads and downloads stream; an upload from a file
@@ -183,6 +213,8 @@
 //!
 //! The same pool runs as a program: `dynsess serve` or `sessions-emulator` print the endpoint
 //! to use.
+//!
+#![cfg_attr(feature = "tools", doc = include_str!("../docs/recipes.md"))]
 #![deny(missing_docs)]
 
 pub use sessions_core::*;

@@ -27,8 +27,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     print!("{}", run.stdout); // 3 months
     println!("total: {}", serde_json::to_string(&run.result)?); // total: 355
 
-    // Save a plot in the session, then download it. Failed code is not an `Err`:
-    // it is a run with status Failed and the traceback in stderr.
+    // Save a plot in the session, then download it. (A figure left open would replace
+    // the last expression's value as the result.) Failed code is not an `Err`: it is
+    // a run with status Failed and the traceback in stderr.
     let plot = session
         .execute(
             "import matplotlib.pyplot as plt\n\
