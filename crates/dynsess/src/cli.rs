@@ -16,7 +16,9 @@ pub use dynamic_sessions::emulator::ServeArgs;
     after_help = "The endpoint comes from --endpoint or POOL_MANAGEMENT_ENDPOINT, the session from \
                   --session or DYNSESS_SESSION (else a new UUID), the token from --token, \
                   DYNSESS_TOKEN or the default Azure credential chain (a loopback endpoint needs \
-                  none). Errors print one line on stderr and exit 1; usage errors exit 2."
+                  none). Errors print one line on stderr and exit 1; usage errors exit 2. Under \
+                  --json, an error is one JSON object on stderr: \
+                  {\"error\":{\"code\",\"message\",...}}."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -57,7 +59,7 @@ pub struct GlobalArgs {
     )]
     pub token: Option<String>,
 
-    /// Print machine-readable JSON instead of text.
+    /// Print machine-readable JSON instead of text (errors too, on stderr).
     #[arg(long, global = true)]
     pub json: bool,
 }
@@ -78,9 +80,8 @@ pub enum Command {
     Ls(LsArgs),
     /// Delete a file from the session's /mnt/data.
     Rm(RmArgs),
-    /// Show or delete the session.
-    #[command(subcommand)]
-    Session(SessionCommand),
+    /// Show the session (also `session show`), or delete it (`session delete`).
+    Session(SessionArgs),
     /// List the pool's sessions.
     Sessions,
     /// Show the pool's metadata (runtimes, pre-installed packages).
@@ -108,6 +109,10 @@ pub struct ExecArgs {
     /// The server-side execution timeout in seconds (the service caps it at about 220).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+
+    /// Save every image the run returns into DIR (created if needed) as image-N.png, ...
+    #[arg(long, value_name = "DIR")]
+    pub save_images: Option<PathBuf>,
 }
 
 /// `shell`.
@@ -170,6 +175,14 @@ pub struct RmArgs {
     pub name: String,
 }
 
+/// `session [show | delete]`.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// What to do with the session (default: show it).
+    #[command(subcommand)]
+    pub command: Option<SessionCommand>,
+}
+
 /// `session show | delete`.
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
@@ -182,13 +195,31 @@ pub enum SessionCommand {
 /// `tool-definition`.
 #[derive(Debug, Args)]
 pub struct ToolDefinitionArgs {
-    /// The LLM API to format the definition for.
-    #[arg(long, value_enum)]
-    pub format: DefinitionFormat,
+    /// The LLM API to format the definition for (or give it with --format).
+    #[arg(
+        value_enum,
+        value_name = "FORMAT",
+        required_unless_present = "format",
+        conflicts_with = "format"
+    )]
+    pub format_arg: Option<DefinitionFormat>,
+
+    /// The same, as an option: `--format responses`.
+    #[arg(long, value_enum, value_name = "FORMAT", hide_possible_values = true)]
+    pub format: Option<DefinitionFormat>,
 
     /// The tool name the model sees.
     #[arg(long, value_name = "N")]
     pub name: Option<String>,
+}
+
+impl ToolDefinitionArgs {
+    /// The format, from the argument or `--format` (clap requires exactly one).
+    pub fn format(&self) -> DefinitionFormat {
+        self.format_arg
+            .or(self.format)
+            .unwrap_or(DefinitionFormat::Chat)
+    }
 }
 
 /// `handle`.

@@ -10,9 +10,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::error::{ErrorCode, report};
+
 fn main() -> ExitCode {
-    // Usage errors (and --help / --version) exit here, with code 2 for errors.
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version print and exit 0; usage errors exit 2, as JSON under --json.
+        Err(e) if e.use_stderr() && wants_json() => return report(&error::usage(e), true),
+        Err(e) => e.exit(),
+    };
+    let json = cli.global.json;
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -20,15 +27,22 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            return error::report(&error::Error::msg(format!(
-                "could not start the async runtime: {e}"
-            )));
+            let message = format!("could not start the async runtime: {e}");
+            return report(&error::Error::new(ErrorCode::Io, message), json);
         }
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
-        Err(e) => error::report(&e),
+        Err(e) => report(&e, json),
     }
+}
+
+/// Whether `--json` is on the command line (before parsing succeeded, to format usage errors).
+fn wants_json() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
 /// Logs go to stderr, off unless `RUST_LOG` asks for them.

@@ -1,87 +1,11 @@
 //! End-to-end tests of the `dynsess` binary against an in-process local pool.
 
-use std::path::PathBuf;
-use std::process::{Output, Stdio};
+mod support;
 
 use serde_json::Value;
-use sessions_emulator::python_env::{Provision, resolve_python};
-use sessions_emulator::{Emulator, EmulatorHandle, PoolType};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dynsess");
-
-fn python() -> PathBuf {
-    resolve_python(Provision::CreateVenv).expect("a python3 for the local pool")
-}
-
-async fn pool(kind: PoolType) -> EmulatorHandle {
-    Emulator::builder()
-        .pool_type(kind)
-        .prewarm(1)
-        .python(python())
-        .start()
-        .await
-        .expect("start the local pool")
-}
-
-/// A command with a clean environment for our variables.
-fn dynsess(args: &[&str]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.args(args)
-        .env_remove("POOL_MANAGEMENT_ENDPOINT")
-        .env_remove("DYNSESS_SESSION")
-        .env_remove("DYNSESS_TOKEN")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
-}
-
-async fn run_with(mut cmd: tokio::process::Command, stdin: Option<&[u8]>) -> Output {
-    if stdin.is_some() {
-        cmd.stdin(Stdio::piped());
-    }
-    let mut child = cmd.spawn().expect("spawn dynsess");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin pipe");
-        pipe.write_all(input).await.expect("write stdin");
-        drop(pipe);
-    }
-    child.wait_with_output().await.expect("wait for dynsess")
-}
-
-/// Run `dynsess --endpoint EP --session S ARGS...`.
-async fn run(endpoint: &str, session: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut all = vec!["--endpoint", endpoint, "--session", session];
-    all.extend_from_slice(args);
-    run_with(dynsess(&all), stdin).await
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
-}
+use sessions_emulator::PoolType;
+use support::*;
+use tokio::io::AsyncBufReadExt;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exec_reads_code_from_the_argument_a_file_and_stdin() {
@@ -316,6 +240,17 @@ async fn session_show_delete_sessions_and_metadata() {
     let o = run(ep, "sess-a", &["--json", "session", "show"], None).await;
     ok(&o);
     assert_eq!(json(&o)["identifier"], "sess-a");
+    // `session` alone shows it too.
+    let o = run(ep, "sess-a", &["session"], None).await;
+    ok(&o);
+    assert!(
+        stdout(&o).starts_with("identifier     sess-a\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(ep, "sess-a", &["--json", "session"], None).await;
+    ok(&o);
+    assert_eq!(json(&o)["identifier"], "sess-a");
 
     let o = run(ep, "unused", &["--json", "sessions"], None).await;
     ok(&o);
@@ -421,6 +356,22 @@ async fn tool_definition_for_every_format() {
     assert!(gemini["functionDeclarations"][0]["parametersJsonSchema"].is_object());
     let mcp = def("mcp", &[]);
     assert!(mcp["inputSchema"].is_object());
+
+    // The format may be the argument instead of --format.
+    let positional = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("tool-definition")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(
+        positional(&["responses", "--name", "run_python"]),
+        responses
+    );
+    assert_eq!(positional(&["gemini"]), gemini);
 
     let out = std::process::Command::new(BIN)
         .args(["tool-definition", "--format", "chat", "--name", "bad.name"])
@@ -603,6 +554,9 @@ async fn errors_are_one_line_with_exit_code_1_and_usage_errors_exit_2() {
         &["exec", "--timeout", "soon"][..],
         &["frobnicate"],
         &["tool-definition", "--format", "xml"],
+        &["tool-definition", "xml"],
+        &["tool-definition"],
+        &["tool-definition", "chat", "--format", "chat"],
     ] {
         let o = run_with(dynsess(usage), None).await;
         assert_eq!(o.status.code(), Some(2), "{usage:?}: {}", stderr(&o));

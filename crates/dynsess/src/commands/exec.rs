@@ -1,17 +1,18 @@
 //! `exec` and `shell`.
 
 use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use dynamic_sessions::{ExecuteRequest, Execution, ExecutionResult, ExecutionStatus, ShellRequest};
 
-use super::{eprint_raw, print_json, print_raw};
+use super::{eprint_raw, images, print_json, print_raw};
 use crate::cli::{ExecArgs, ShellArgs};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
-/// `exec [CODE] [--file F] [--timeout SECS]`.
+/// `exec [CODE] [--file F] [--timeout SECS] [--save-images DIR]`.
 pub async fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
     let code = match (args.code, args.file) {
         (Some(code), _) if code != "-" => code,
@@ -25,7 +26,14 @@ pub async fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
         request = request.timeout(Duration::from_secs(secs));
     }
     let execution = session.execute_with(request).await?;
-    report(ctx, &execution)?;
+    // Print the run even when saving its images fails: nothing it said is lost.
+    let saved = match &args.save_images {
+        Some(dir) => images::save_all(dir, &images::of(&execution)),
+        None => Ok(Vec::new()),
+    };
+    let shown = saved.as_deref().unwrap_or_default();
+    report(ctx, &execution, args.save_images.is_some().then_some(shown))?;
+    saved?;
     Ok(match execution.status {
         ExecutionStatus::Failed | ExecutionStatus::Canceled => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
@@ -40,7 +48,7 @@ pub async fn shell(ctx: &Context, args: ShellArgs) -> Result<ExitCode> {
         request = request.stdin(stdin);
     }
     let execution = session.shell_with(request).await?;
-    report(ctx, &execution)?;
+    report(ctx, &execution, None)?;
     Ok(match execution.exit_code() {
         Some(0) => ExitCode::SUCCESS,
         Some(code) => ExitCode::from(u8::try_from(code).ok().filter(|c| *c != 0).unwrap_or(1)),
@@ -49,10 +57,18 @@ pub async fn shell(ctx: &Context, args: ShellArgs) -> Result<ExitCode> {
     })
 }
 
-/// Print an execution: the whole of it as JSON, or its output streams as they are.
-fn report(ctx: &Context, execution: &Execution) -> Result<()> {
+/// Print an execution: the whole of it as JSON, or its output streams as they are. `saved` is
+/// where `--save-images` wrote its images, when it was given.
+fn report(ctx: &Context, execution: &Execution, saved: Option<&[PathBuf]>) -> Result<()> {
     if ctx.json() {
-        return print_json(execution);
+        return match saved {
+            None => print_json(execution),
+            Some(paths) => {
+                let mut value = serde_json::to_value(execution)?;
+                value["saved_images"] = paths.iter().map(|p| p.display().to_string()).collect();
+                print_json(&value)
+            }
+        };
     }
     print_raw(&execution.stdout)?;
     match &execution.result {
@@ -60,12 +76,24 @@ fn report(ctx: &Context, execution: &Execution) -> Result<()> {
         ExecutionResult::Value(serde_json::Value::String(s)) if s.is_empty() => {}
         ExecutionResult::Value(serde_json::Value::String(s)) => print_raw(&with_newline(s))?,
         ExecutionResult::Value(v) => print_raw(&with_newline(&v.to_string()))?,
-        ExecutionResult::Image(image) => eprint_raw(&format!(
-            "[{} image result; use --json to get its base64 data]\n",
+        ExecutionResult::Image(image) if saved.is_none() => eprint_raw(&format!(
+            "[{} image result; save it with --save-images DIR, or see it with --json]\n",
             image.media_type()
         ))?,
+        ExecutionResult::Image(_) => {}
     }
-    eprint_raw(&execution.stderr)
+    eprint_raw(&execution.stderr)?;
+    match saved {
+        Some([]) => eprint_raw("dynsess: the run returned no image to save\n"),
+        Some(paths) => {
+            let lines: String = paths
+                .iter()
+                .map(|p| format!("saved {}\n", p.display()))
+                .collect();
+            eprint_raw(&lines)
+        }
+        None => Ok(()),
+    }
 }
 
 fn with_newline(s: &str) -> String {

@@ -2,6 +2,7 @@
 
 mod exec;
 mod files;
+mod images;
 mod serve;
 mod session;
 mod tool;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::ServeArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 
 /// Serve until Ctrl-C or SIGTERM; the endpoint URL is the first line on stdout.
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -16,6 +16,6 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     );
     dynamic_sessions::emulator::run_cli(args)
         .await
-        .map_err(|e| Error::msg(e.to_string()))?;
+        .map_err(|e| Error::new(ErrorCode::Io, e.to_string()))?;
     Ok(ExitCode::SUCCESS)
 }

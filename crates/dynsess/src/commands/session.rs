@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use dynamic_sessions::SessionInfo;
 
 use super::{print_json, print_raw};
-use crate::cli::SessionCommand;
+use crate::cli::{SessionArgs, SessionCommand};
 use crate::context::Context;
 use crate::error::Result;
 
-/// `session show` / `session delete`.
-pub async fn session(ctx: &Context, cmd: SessionCommand) -> Result<ExitCode> {
+/// `session [show]` / `session delete`.
+pub async fn session(ctx: &Context, args: SessionArgs) -> Result<ExitCode> {
     let session = ctx.session()?;
-    match cmd {
+    match args.command.unwrap_or(SessionCommand::Show) {
         SessionCommand::Show => {
             let info = session.info().await?;
             if ctx.json() {

@@ -20,13 +20,13 @@ fn tool_name(name: Option<&str>) -> Result<ToolName> {
     }
 }
 
-/// `tool-definition --format F [--name N]`: pure, needs no endpoint.
+/// `tool-definition FORMAT [--name N]` (or `--format FORMAT`): pure, needs no endpoint.
 pub fn definition(_ctx: &Context, args: ToolDefinitionArgs) -> Result<ExitCode> {
     let spec = ToolSpec::new(
         tool_name(args.name.as_deref())?,
         &DescriptionFacts::default(),
     );
-    let definition = match args.format {
+    let definition = match args.format() {
         DefinitionFormat::Chat => spec.chat(true),
         DefinitionFormat::Responses => spec.responses(true),
         DefinitionFormat::Anthropic => spec.anthropic(),
