@@ -95,7 +95,9 @@
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let pool = dynamic_sessions::emulator::Emulator::builder().prewarm(1).start().await?;
+//! # use dynamic_sessions::emulator::python_env::{resolve_python, Provision};
+//! # let python = resolve_python(Provision::CreateVenv)?; // one with matplotlib
+//! # let pool = dynamic_sessions::emulator::Emulator::builder().python(python).prewarm(1).start().await?;
 //! # let endpoint = pool.endpoint();
 //! use dynamic_sessions::Client;
 //!

@@ -7,6 +7,8 @@
 // At the root, so that its `main` is callable (the test harness supplies the entry point).
 include!("readme/program.rs");
 
+use dynamic_sessions::emulator::python_env;
+
 const README: &str = include_str!("../../../README.md");
 const PROGRAM: &str = include_str!("readme/program.rs");
 
@@ -33,6 +35,11 @@ fn the_readme_program_is_the_one_tested_here() {
 
 #[test]
 fn the_readme_program_runs_and_saves_its_plot() {
+    // The plot needs matplotlib: find or create the workspace's .venv with the data packages
+    // (as the examples do), before leaving the workspace. The program's `Emulator::builder()`
+    // then finds the same interpreter (resolved once per process).
+    python_env::resolve_python(python_env::Provision::CreateVenv)
+        .expect("a python3 with numpy, pandas and matplotlib (or SESSIONS_EMULATOR_PYTHON)");
     let dir = tempfile::tempdir().expect("a temporary directory");
     // The only test in this binary that depends on the current directory.
     std::env::set_current_dir(dir.path()).expect("enter the temporary directory");
