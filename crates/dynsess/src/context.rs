@@ -1,7 +1,8 @@
 //! Where the endpoint, the session and the credential come from.
 //!
 //! * endpoint: `--endpoint`, else `POOL_MANAGEMENT_ENDPOINT`;
-//! * session: `--session`, else `DYNSESS_SESSION`, else a new UUID (announced on stderr);
+//! * session: `--session`, else `DYNSESS_SESSION`, else a new UUID (announced on stderr, as
+//!   JSON under `--json`);
 //! * token: `--token`, else `DYNSESS_TOKEN`, else none for a loopback endpoint, else the default
 //!   Azure credential chain.
 //!
@@ -90,9 +91,15 @@ impl Context {
             Some(id) => id.to_owned(),
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
-                eprintln!(
-                    "session: {id} (new; pass --session {id} or set DYNSESS_SESSION to reuse it)"
-                );
+                if self.json() {
+                    // Under --json, every line dynsess writes to stderr is one JSON object.
+                    let notice = serde_json::json!({"session": {"identifier": id, "new": true}});
+                    eprintln!("{notice}");
+                } else {
+                    eprintln!(
+                        "session: {id} (new; pass --session {id} or set DYNSESS_SESSION to reuse it)"
+                    );
+                }
                 id
             }
         }

@@ -222,6 +222,13 @@ async fn errors_are_one_json_object_on_stderr_under_json() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).starts_with("error:"), "{}", stderr(&o));
 
+    // A new session is announced on stderr as JSON too.
+    let o = run_with(dynsess(&["--json", "--endpoint", ep, "exec", "1"]), None).await;
+    ok(&o);
+    let notice: Value = serde_json::from_str(&stderr(&o)).expect("one JSON line");
+    assert_eq!(notice["session"]["new"], true);
+    assert_eq!(notice["session"]["identifier"], json(&o)["identifier"]);
+
     // A failed run is not an error: the execution on stdout, exit 1, nothing on stderr.
     let o = run(ep, "json-err", &["--json", "exec", "1/0"], None).await;
     assert_eq!(o.status.code(), Some(1));
