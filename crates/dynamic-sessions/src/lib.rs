@@ -195,9 +195,9 @@
 //! dynamic-sessions = { version = "0.1", features = ["emulator"] }
 //! ```
 //!
-//! It runs `$SESSIONS_EMULATOR_PYTHON`, else `.venv/bin/python3` in the enclosing Cargo workspace, else
-//! `python3`; code that imports numpy, pandas or matplotlib needs them installed there (a
-//! missing one is a failed run with `ModuleNotFoundError`).
+//! It runs `$SESSIONS_EMULATOR_PYTHON`, else `.venv/bin/python3` in the enclosing Cargo
+//! workspace, else `python3`; code that imports numpy, pandas or matplotlib needs them installed
+//! there (a missing one is a failed run with `ModuleNotFoundError`).
 //!
 //! ```
 //! # #[tokio::main]
