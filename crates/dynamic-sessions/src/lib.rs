@@ -256,6 +256,10 @@ pub mod emulator {
 struct ReadmeSnippets;
 
 #[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeSnippets;
+
+#[cfg(doctest)]
 #[doc = include_str!("../../../docs/api-versions.md")]
 struct ApiVersionsGuideSnippets;
 

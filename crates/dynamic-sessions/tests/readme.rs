@@ -1,4 +1,5 @@
-//! The README's first program, kept byte-for-byte in `readme/program.rs`, compiled and run here.
+//! The READMEs' first program (the workspace's and this crate's), kept byte-for-byte in
+//! `readme/program.rs`, compiled and run here.
 //!
 //! It is also compiled as a doctest (the README is included in the crate's doctests), but a
 //! doctest runs in the crate's directory and the program saves `sales.png` in the current one;
@@ -10,6 +11,7 @@ include!("readme/program.rs");
 use dynamic_sessions::emulator::python_env;
 
 const README: &str = include_str!("../../../README.md");
+const CRATE_README: &str = include_str!("../README.md");
 const PROGRAM: &str = include_str!("readme/program.rs");
 
 /// The first ```rust block of the README (any attributes after `rust`).
@@ -21,16 +23,21 @@ fn first_rust_block(markdown: &str) -> Option<String> {
 }
 
 #[test]
-fn the_readme_program_is_the_one_tested_here() {
-    let block = first_rust_block(README).expect("a ```rust block in README.md");
-    assert!(
-        block == PROGRAM,
-        "README.md's first Rust block differs from tests/readme/program.rs: copy one onto the other"
-    );
-    assert!(
-        !block.lines().any(|l| l.trim_start().starts_with("# ")),
-        "the README program has no hidden lines: GitHub shows them literally"
-    );
+fn the_readme_programs_are_the_one_tested_here() {
+    for (name, readme) in [
+        ("README.md", README),
+        ("crates/dynamic-sessions/README.md", CRATE_README),
+    ] {
+        let block = first_rust_block(readme).unwrap_or_else(|| panic!("a ```rust block in {name}"));
+        assert!(
+            block == PROGRAM,
+            "{name}'s first Rust block differs from tests/readme/program.rs: copy one onto the other"
+        );
+        assert!(
+            !block.lines().any(|l| l.trim_start().starts_with("# ")),
+            "the {name} program has no hidden lines: GitHub shows them literally"
+        );
+    }
 }
 
 #[test]
