@@ -301,6 +301,26 @@ async fn exec_save_images_writes_each_image_without_overwriting() {
     assert!(stderr(&o).contains("no image"), "{}", stderr(&o));
     assert!(!empty.exists());
 
+    // A DIR that is a file is refused before the code runs.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = run(
+        ep,
+        "images",
+        &[
+            "exec",
+            "--save-images",
+            file.to_str().unwrap(),
+            "ran = True",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not a directory"), "{}", stderr(&o));
+    let o = run(ep, "images", &["exec", "'ran' in globals()"], None).await;
+    assert_eq!(stdout(&o), "false\n", "the code did not run");
+
     // Without --save-images, the text mode points at it.
     let o = run(ep, "images", &["exec", plot], None).await;
     ok(&o);

@@ -20,6 +20,15 @@ pub async fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
             .map_err(|e| Error::io(format_args!("reading {}", path.display()), e))?,
         _ => read_stdin()?,
     };
+    if let Some(dir) = &args.save_images {
+        // Refuse before running the code, not after: its images would have nowhere to go.
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::msg(format!(
+                "--save-images {}: not a directory",
+                dir.display()
+            )));
+        }
+    }
     let session = ctx.session()?;
     let mut request = ExecuteRequest::new(code);
     if let Some(secs) = args.timeout {
@@ -27,12 +36,14 @@ pub async fn exec(ctx: &Context, args: ExecArgs) -> Result<ExitCode> {
     }
     let execution = session.execute_with(request).await?;
     // Print the run even when saving its images fails: nothing it said is lost.
-    let saved = match &args.save_images {
-        Some(dir) => images::save_all(dir, &images::of(&execution)),
-        None => Ok(Vec::new()),
-    };
-    let shown = saved.as_deref().unwrap_or_default();
-    report(ctx, &execution, args.save_images.is_some().then_some(shown))?;
+    let saved = args
+        .save_images
+        .as_deref()
+        .map(|dir| images::save_all(dir, &images::of(&execution)))
+        .transpose();
+    // Only what was written is listed; a failure is reported after the run's output.
+    let written = saved.as_ref().ok().and_then(Option::as_deref);
+    report(ctx, &execution, written)?;
     saved?;
     Ok(match execution.status {
         ExecutionStatus::Failed | ExecutionStatus::Canceled => ExitCode::from(1),
