@@ -5,6 +5,7 @@
 //! a back-off that would end after it (it returns the last answer instead). A request can carry an
 //! [`OverallTimeout`] extension to use another value.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -16,7 +17,6 @@ use http_body_util::BodyExt;
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
-use super::ResponseFuture;
 use crate::error::{BoxError, Error, TimeoutKind};
 use crate::transport::ResponseBody;
 
@@ -71,17 +71,16 @@ fn elapsed(after: Duration) -> BoxError {
 impl<S, B> Service<Request<B>> for DeadlineService<S>
 where
     S: Service<Request<B>, Response = Response<ResponseBody>, Error = BoxError>,
-    S::Future: Send + 'static,
 {
     type Response = Response<ResponseBody>;
     type Error = BoxError;
-    type Future = ResponseFuture;
+    type Future = DeadlineFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> ResponseFuture {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let after = req
             .extensions()
             .get::<OverallTimeout>()
@@ -91,21 +90,58 @@ where
             .checked_add(after)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 30));
         req.extensions_mut().insert(Deadline(at));
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            match tokio::time::timeout_at(at, fut).await {
-                Ok(Ok(res)) => Ok(res.map(|body| {
-                    DeadlineBody {
-                        inner: body,
-                        sleep: Box::pin(tokio::time::sleep_until(at)),
+        DeadlineFuture {
+            inner: self.inner.call(req),
+            // One timer per call: it bounds the attempts, then moves into the response body.
+            sleep: Some(Box::pin(tokio::time::sleep_until(at))),
+            after,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`DeadlineService`].
+    pub struct DeadlineFuture<F> {
+        #[pin]
+        inner: F,
+        sleep: Option<Pin<Box<Sleep>>>,
+        after: Duration,
+    }
+}
+
+impl<F> Future for DeadlineFuture<F>
+where
+    F: Future<Output = Result<Response<ResponseBody>, BoxError>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(sleep) = this.sleep.as_mut() else {
+            return Poll::Ready(Err(Box::new(Error::invalid(
+                "a deadline future was polled after it completed",
+            ))));
+        };
+        match this.inner.poll(cx) {
+            Poll::Ready(Ok(res)) => {
+                let sleep = this.sleep.take();
+                let after = *this.after;
+                Poll::Ready(Ok(res.map(|inner| match sleep {
+                    Some(sleep) => DeadlineBody {
+                        inner,
+                        sleep,
                         after,
                     }
-                    .boxed_unsync()
-                })),
-                Ok(Err(e)) => Err(e),
-                Err(_) => Err(elapsed(after)),
+                    .boxed_unsync(),
+                    None => inner,
+                })))
             }
-        })
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => match sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(elapsed(*this.after))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 }
 
