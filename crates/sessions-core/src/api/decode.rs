@@ -42,19 +42,30 @@ pub const ERROR_CODE: &str = "x-ms-error-code";
 
 /// Read at most `limit` bytes of a body; the flag says whether more was left unread.
 pub(crate) async fn read_capped(mut body: ResponseBody, limit: usize) -> Result<(Bytes, bool)> {
+    // A body of one frame (the usual JSON answer) is returned as is, without a copy.
+    let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(Error::from_box)?;
-        if let Ok(data) = frame.into_data() {
-            let room = limit - buf.len();
-            if data.len() > room {
-                buf.extend_from_slice(&data[..room]);
-                return Ok((buf.freeze(), true));
-            }
-            buf.extend_from_slice(&data);
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+        let room = limit - held;
+        if let Some(f) = first.take() {
+            buf.reserve(f.len() + data.len().min(room));
+            buf.extend_from_slice(&f);
+        } else if buf.is_empty() && data.len() <= room {
+            first = Some(data);
+            continue;
         }
+        if data.len() > room {
+            buf.extend_from_slice(&data[..room]);
+            return Ok((buf.freeze(), true));
+        }
+        buf.extend_from_slice(&data);
     }
-    Ok((buf.freeze(), false))
+    Ok((first.unwrap_or_else(|| buf.freeze()), false))
 }
 
 /// Read a whole JSON body of a successful response, refusing bodies over [`MAX_JSON_BODY`].

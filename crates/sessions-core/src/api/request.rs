@@ -27,6 +27,9 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// `application/json`, as a static header value (no parse, no allocation per request).
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 /// The `operation-id` request header (a caller-chosen execution id).
 pub const OPERATION_ID: &str = "operation-id";
 
@@ -43,6 +46,11 @@ pub fn multipart_content_type(boundary: &str) -> String {
 /// ```
 pub fn encode_component(value: &str) -> String {
     utf8_percent_encode(value, COMPONENT).to_string()
+}
+
+/// Append `value`, percent-encoded as by [`encode_component`], without a temporary string.
+pub(crate) fn push_component(out: &mut String, value: &str) {
+    out.extend(utf8_percent_encode(value, COMPONENT));
 }
 
 /// Where a request goes: the pool endpoint, the api-version, and (for session-scoped calls) the
@@ -96,22 +104,23 @@ impl<'a> Target<'a> {
         session: bool,
         extra: &[(&str, &str)],
     ) -> Result<Uri> {
-        let mut url = format!(
-            "{}{path}?api-version={}",
-            self.endpoint.as_str(),
-            version.as_str()
-        );
+        let endpoint = self.endpoint.as_str();
+        let mut url = String::with_capacity(endpoint.len() + path.len() + 96);
+        url.push_str(endpoint);
+        url.push_str(path);
+        url.push_str("?api-version=");
+        url.push_str(version.as_str());
         if session {
             url.push_str("&identifier=");
-            url.push_str(&encode_component(self.identifier()?));
+            push_component(&mut url, self.identifier()?);
         }
         for (k, v) in extra {
             url.push('&');
             url.push_str(k);
             url.push('=');
-            url.push_str(&encode_component(v));
+            push_component(&mut url, v);
         }
-        parse_uri(&url)
+        parse_uri(url)
     }
 }
 
@@ -307,7 +316,7 @@ pub fn next_page(t: Target<'_>, next_link: &str, operation: Operation) -> Result
         s.push(if url.query().is_some() { '&' } else { '?' });
         s.push_str(&extra.join("&"));
     }
-    empty_request(Method::GET, parse_uri(&s)?, operation)
+    empty_request(Method::GET, parse_uri(s)?, operation)
 }
 
 /// `POST files` (current; directory in `path`) or `POST files/upload` (legacy; the directory is
@@ -474,16 +483,16 @@ fn needs_current(version: ApiVersion, what: &str) -> Error {
     ))
 }
 
-pub(crate) fn parse_uri(url: &str) -> Result<Uri> {
-    url.parse::<Uri>()
-        .map_err(|e| Error::invalid(format!("could not build a request URL ({e})")))
+pub(crate) fn parse_uri(url: String) -> Result<Uri> {
+    // From the String itself: no copy of the URL.
+    Uri::try_from(url).map_err(|e| Error::invalid(format!("could not build a request URL ({e})")))
 }
 
 fn empty_request(method: Method, uri: Uri, operation: Operation) -> Result<Request<Body>> {
     let mut request = Request::builder()
         .method(method)
         .uri(uri)
-        .header(http::header::ACCEPT, "application/json")
+        .header(http::header::ACCEPT, APPLICATION_JSON)
         .body(Body::empty())
         .map_err(|e| Error::invalid(format!("could not build the request: {e}")))?;
     request.extensions_mut().insert(operation);
@@ -498,8 +507,8 @@ fn json_request(uri: Uri, bytes: Vec<u8>, operation: Operation) -> Result<Reques
     let mut request = Request::builder()
         .method(Method::POST)
         .uri(uri)
-        .header(http::header::ACCEPT, "application/json")
-        .header(CONTENT_TYPE, "application/json")
+        .header(http::header::ACCEPT, APPLICATION_JSON)
+        .header(CONTENT_TYPE, APPLICATION_JSON)
         .header(CONTENT_LENGTH, bytes.len())
         .body(Body::full(bytes))
         .map_err(|e| Error::invalid(format!("could not build the request: {e}")))?;

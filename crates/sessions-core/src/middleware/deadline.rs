@@ -92,8 +92,9 @@ where
         req.extensions_mut().insert(Deadline(at));
         DeadlineFuture {
             inner: self.inner.call(req),
-            // One timer per call: it bounds the attempts, then moves into the response body.
-            sleep: Some(Box::pin(tokio::time::sleep_until(at))),
+            // Built inline: a timer is registered only if the response is not there at once.
+            sleep: tokio::time::sleep_until(at),
+            at,
             after,
         }
     }
@@ -104,7 +105,9 @@ pin_project_lite::pin_project! {
     pub struct DeadlineFuture<F> {
         #[pin]
         inner: F,
-        sleep: Option<Pin<Box<Sleep>>>,
+        #[pin]
+        sleep: Sleep,
+        at: Instant,
         after: Duration,
     }
 }
@@ -117,27 +120,20 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Some(sleep) = this.sleep.as_mut() else {
-            return Poll::Ready(Err(Box::new(Error::invalid(
-                "a deadline future was polled after it completed",
-            ))));
-        };
         match this.inner.poll(cx) {
             Poll::Ready(Ok(res)) => {
-                let sleep = this.sleep.take();
-                let after = *this.after;
-                Poll::Ready(Ok(res.map(|inner| match sleep {
-                    Some(sleep) => DeadlineBody {
+                let (at, after) = (*this.at, *this.after);
+                Poll::Ready(Ok(res.map(|inner| {
+                    DeadlineBody {
                         inner,
-                        sleep,
+                        sleep: tokio::time::sleep_until(at),
                         after,
                     }
-                    .boxed_unsync(),
-                    None => inner,
+                    .boxed_unsync()
                 })))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => match sleep.as_mut().poll(cx) {
+            Poll::Pending => match this.sleep.poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Err(elapsed(*this.after))),
                 Poll::Pending => Poll::Pending,
             },
@@ -145,11 +141,14 @@ where
     }
 }
 
-/// A response body that fails once the deadline has passed while it waits for data.
-struct DeadlineBody {
-    inner: ResponseBody,
-    sleep: Pin<Box<Sleep>>,
-    after: Duration,
+pin_project_lite::pin_project! {
+    /// A response body that fails once the deadline has passed while it waits for data.
+    struct DeadlineBody {
+        inner: ResponseBody,
+        #[pin]
+        sleep: Sleep,
+        after: Duration,
+    }
 }
 
 impl http_body::Body for DeadlineBody {
@@ -157,15 +156,16 @@ impl http_body::Body for DeadlineBody {
     type Error = BoxError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
         // Data that is already there wins over the deadline; only waiting is bounded.
-        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+        if let Poll::Ready(frame) = Pin::new(this.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        match self.sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(elapsed(self.after)))),
+        match this.sleep.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(elapsed(*this.after)))),
             Poll::Pending => Poll::Pending,
         }
     }
