@@ -94,6 +94,10 @@ pub enum ExecutionResult {
     /// An image result.
     Image(Image),
     /// Any JSON value: numbers stay numbers, null stays null, `""` when there was no expression.
+    ///
+    /// Every legal JSON number decodes: integers that fit 64 bits exactly, other decimals as the
+    /// nearest `f64`; an integer beyond 64 bits (`2**70`) or a number beyond `f64`'s range
+    /// (`1e400`) is kept exactly, as a string of its literal text (`"1180591620717411303424"`).
     Value(serde_json::Value),
 }
 

@@ -157,6 +157,30 @@ fn nan_results_become_null() {
 }
 
 #[test]
+fn any_legal_json_number_decodes_exactly_where_possible() {
+    // 2**70 + 1 would round as an f64; 1e400 is beyond f64 and failed the whole call.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"n","status":"Succeeded","result":{"stdout":"","stderr":"","executionResult":[1180591620717411303425,1e400,-1e400,18446744073709551615,0.5],"executionTimeInMilliseconds":2}}"#,
+    );
+    assert_eq!(
+        e.result,
+        ExecutionResult::Value(json!([
+            "1180591620717411303425",
+            "1e400",
+            "-1e400",
+            18446744073709551615u64,
+            0.5
+        ]))
+    );
+    let e = exec(
+        ApiFamily::Legacy,
+        r#"{"properties":{"status":"Success","stdout":"","result":1e400,"executionTimeInMilliseconds":1e400}}"#,
+    );
+    assert_eq!(e.result, ExecutionResult::Value(json!("1e400")));
+}
+
+#[test]
 fn shell_status_is_the_exit_code() {
     let e = exec(
         ApiFamily::Current,

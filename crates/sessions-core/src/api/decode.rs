@@ -266,6 +266,9 @@ pub fn decode_execution(
     identifier: &str,
 ) -> Result<Execution> {
     let blank = body.iter().all(u8::is_ascii_whitespace);
+    // Numbers serde_json would round or refuse (`2**70`, `1e400`) become their exact text.
+    let exact = super::numbers::exact_numbers(body);
+    let body: &[u8] = &exact;
     // Fast path for the common case, a flat current-family body: decode straight into the wire
     // type. Anything else (an envelope, a legacy body, an odd shape) takes the general path.
     let flat = match family {
