@@ -64,6 +64,42 @@ fn legacy_failure_image_and_node_variants() {
     assert_eq!(image.base64_data, "iVBORw0KGgo=");
     assert_eq!(image.media_type(), "image/png");
 
+    assert_eq!(e.images, vec![image.clone()]);
+    assert_eq!(&image.bytes().unwrap()[..4], b"\x89PNG");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("plot.{}", image.extension()));
+    image.save(&path).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), image.bytes().unwrap());
+
+    // Several figures of one run: all kept, the last is the result.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"i","status":"Succeeded","result":{"stdout":"","stderr":"","executionResult":[{"type":"image","format":"png","base64_data":"iVBORw0KGgo="},{"type":"image","format":"jpeg","base64_data":"/9j/4AAQ"}]}}"#,
+    );
+    assert_eq!(e.images.len(), 2);
+    assert_eq!(e.images[0].format, "png");
+    assert_eq!(e.image().unwrap().format, "jpeg");
+    assert_eq!(e.images[1].extension(), "jpg");
+    assert_eq!(e.images[1].bytes().unwrap()[..2], [0xFF, 0xD8]);
+    // A list that is not all images is a plain value.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"i","status":"Succeeded","result":{"stdout":"","stderr":"","executionResult":[{"type":"image","format":"png","base64_data":"iVBO"},1]}}"#,
+    );
+    assert!(e.images.is_empty() && e.image().is_none());
+    // Bad base64 is an error that says so, never a panic.
+    let bad = sessions_core::Image {
+        format: "png".into(),
+        base64_data: "not base64!".into(),
+    };
+    assert!(
+        bad.bytes()
+            .unwrap_err()
+            .to_string()
+            .contains("not valid base64")
+    );
+    assert!(bad.save(dir.path().join("bad.png")).is_err());
+
     // Node tutorial: executionResult instead of result, no $id.
     let e = exec(
         ApiFamily::Legacy,

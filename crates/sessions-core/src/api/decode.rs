@@ -308,7 +308,9 @@ pub fn decode_execution(
     if stderr.is_empty() && status == ExecutionStatus::Failed {
         stderr = error_message.unwrap_or_default();
     }
+    let (result, images) = result.map(result_and_images).unwrap_or_default();
     Ok(Execution {
+        images,
         id: id
             .or_else(|| header(headers, "operation-id"))
             .unwrap_or_default(),
@@ -316,7 +318,7 @@ pub fn decode_execution(
         status,
         stdout: stdout.unwrap_or_default(),
         stderr,
-        result: result.map(to_result).unwrap_or_default(),
+        result,
         execution_time: millis.and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok()),
         timings: timings(headers),
     })
@@ -399,28 +401,47 @@ fn execution_fields_by_shape(
     }
 }
 
+/// The result and every image of a run: an image object is the result and the one image; a
+/// non-empty list of image objects gives all of them, the last being the result (a figure
+/// replaces the value of the last expression); any other value is the result, with no image.
+pub(crate) fn result_and_images(value: Value) -> (ExecutionResult, Vec<Image>) {
+    if let Some(items) = value.as_array().filter(|a| !a.is_empty()) {
+        let images: Option<Vec<Image>> = items.iter().map(as_image).collect();
+        if let Some(images) = images {
+            let last = images.last().cloned().map(ExecutionResult::Image);
+            return (last.unwrap_or_default(), images);
+        }
+    }
+    match to_result(value) {
+        ExecutionResult::Image(image) => (ExecutionResult::Image(image.clone()), vec![image]),
+        other => (other, Vec::new()),
+    }
+}
+
 /// An `{type: image, format, base64_data}` object becomes [`ExecutionResult::Image`]; any other
 /// value is kept as it is.
 pub fn to_result(value: Value) -> ExecutionResult {
-    let image = value.as_object().and_then(|o| {
-        let is_image = o
-            .get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("image"));
-        let data = o.get("base64_data").and_then(Value::as_str)?;
-        is_image.then(|| Image {
-            format: o
-                .get("format")
-                .and_then(Value::as_str)
-                .unwrap_or("png")
-                .to_owned(),
-            base64_data: data.to_owned(),
-        })
-    });
-    match image {
+    match as_image(&value) {
         Some(i) => ExecutionResult::Image(i),
         None => ExecutionResult::Value(value),
     }
+}
+
+fn as_image(value: &Value) -> Option<Image> {
+    let o = value.as_object()?;
+    let is_image = o
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("image"));
+    let data = o.get("base64_data").and_then(Value::as_str)?;
+    is_image.then(|| Image {
+        format: o
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or("png")
+            .to_owned(),
+        base64_data: data.to_owned(),
+    })
 }
 
 fn current_file(f: wire::CurrentFile, body: &[u8]) -> Result<FileInfo> {
