@@ -489,14 +489,27 @@ pub(crate) fn parse_uri(url: String) -> Result<Uri> {
 }
 
 fn empty_request(method: Method, uri: Uri, operation: Operation) -> Result<Request<Body>> {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(http::header::ACCEPT, APPLICATION_JSON)
-        .body(Body::empty())
-        .map_err(|e| Error::invalid(format!("could not build the request: {e}")))?;
+    Ok(request(method, uri, Body::empty(), operation, |h| {
+        h.insert(http::header::ACCEPT, APPLICATION_JSON);
+    }))
+}
+
+/// A request built in place (no builder conversions), with room for the headers the stack adds
+/// (User-Agent, request id, Authorization) so the map does not grow on the way.
+fn request(
+    method: Method,
+    uri: Uri,
+    body: Body,
+    operation: Operation,
+    headers: impl FnOnce(&mut http::HeaderMap),
+) -> Request<Body> {
+    let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = http::HeaderMap::with_capacity(8);
+    headers(request.headers_mut());
     request.extensions_mut().insert(operation);
-    Ok(request)
+    request
 }
 
 fn to_json(body: &impl serde::Serialize) -> Result<Vec<u8>> {
@@ -504,14 +517,16 @@ fn to_json(body: &impl serde::Serialize) -> Result<Vec<u8>> {
 }
 
 fn json_request(uri: Uri, bytes: Vec<u8>, operation: Operation) -> Result<Request<Body>> {
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(http::header::ACCEPT, APPLICATION_JSON)
-        .header(CONTENT_TYPE, APPLICATION_JSON)
-        .header(CONTENT_LENGTH, bytes.len())
-        .body(Body::full(bytes))
-        .map_err(|e| Error::invalid(format!("could not build the request: {e}")))?;
-    request.extensions_mut().insert(operation);
-    Ok(request)
+    let len = HeaderValue::from(bytes.len());
+    Ok(request(
+        Method::POST,
+        uri,
+        Body::full(bytes),
+        operation,
+        |h| {
+            h.insert(http::header::ACCEPT, APPLICATION_JSON);
+            h.insert(CONTENT_TYPE, APPLICATION_JSON);
+            h.insert(CONTENT_LENGTH, len);
+        },
+    ))
 }

@@ -13,8 +13,10 @@ use crate::model::{Execution, SessionInfo};
 use crate::validate;
 
 impl Client {
-    /// A handle on the session with this identifier (validated: 4–128 characters, letters,
-    /// digits and `| - & ^ % $ # ( ) { } [ ] ; < > _`).
+    /// A handle on the session with this identifier (validated as the service's definitions
+    /// say: 4–128 characters, ASCII letters, digits and
+    /// [`IDENTIFIER_PUNCTUATION`](crate::validate::IDENTIFIER_PUNCTUATION), so `user@contoso.com`
+    /// and `tenant:42` work).
     ///
     /// Nothing is sent: the service allocates the session on its first request.
     pub fn session(&self, identifier: impl Into<String>) -> Result<Session> {
