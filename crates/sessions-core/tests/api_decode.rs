@@ -300,6 +300,19 @@ fn failed_execution_error_object_fills_stderr() {
     );
     assert_eq!(e.status, ExecutionStatus::Failed);
     assert_eq!(e.stderr, "Execution aborted");
+    // The definitions' shape: an ErrorResponse, `{"error":{"code","message"}}`.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"f","status":"Failed","error":{"error":{"code":"ExecutionFailed","message":"Timed out after 220 s"}}}"#,
+    );
+    assert_eq!(e.status, ExecutionStatus::Failed);
+    assert_eq!(e.stderr, "Timed out after 220 s");
+    // A stderr of its own wins over the error's message.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"f","status":"Failed","result":{"stderr":"Traceback"},"error":{"error":{"message":"m"}}}"#,
+    );
+    assert_eq!(e.stderr, "Traceback");
 }
 
 #[test]

@@ -347,7 +347,9 @@ impl ExecutionFields {
             stderr: r.stderr,
             result: r.execution_result.or(r.result),
             millis: r.execution_time_in_milliseconds,
-            error_message: e.error.and_then(|d| d.message),
+            error_message: e
+                .error
+                .and_then(|b| b.error.and_then(|d| d.message).or(b.message)),
         }
     }
 

@@ -116,8 +116,10 @@ pub(crate) struct CurrentExecution {
     pub status: Option<String>,
     #[serde(default)]
     pub result: Option<CurrentResult>,
+    /// An `ErrorResponse` (`{"error":{"code","message"}}`) per the definitions, or the flat
+    /// `{"code","message"}` some pools send: [`ErrorBody`] reads both.
     #[serde(default)]
-    pub error: Option<ErrorDetail>,
+    pub error: Option<ErrorBody>,
 }
 
 /// `result` of a current-family execution.
