@@ -447,6 +447,33 @@ async fn shell_timeout_is_enforced_on_the_client() {
 }
 
 #[tokio::test]
+async fn stop_session_posts_to_management_and_returns_the_text() {
+    let server = serve(|seen, _| async move {
+        assert_eq!(seen.method, http::Method::POST);
+        assert_eq!(seen.uri.path(), "/pools/p/.management/stopSession");
+        assert_eq!(
+            seen.uri.query(),
+            Some("api-version=2025-10-02-preview&identifier=flow-session")
+        );
+        assert!(seen.body.is_empty());
+        Response::builder()
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::from_static(
+                b"Session flow-session in session pool p stopped.\n",
+            )))
+            .unwrap()
+    })
+    .await;
+    // An old client version still reaches the management route at 2025-10-02-preview.
+    let session = server
+        .client(ApiVersion::V2024_02_02Preview)
+        .session(SID)
+        .unwrap();
+    let text = session.stop().await.unwrap();
+    assert_eq!(text, "Session flow-session in session pool p stopped.");
+}
+
+#[tokio::test]
 async fn passthrough_returns_any_status_as_is() {
     let server = serve(|seen, _| async move {
         assert_eq!(seen.uri.path(), "/pools/p/api/run");

@@ -456,6 +456,29 @@ pub fn delete_session(t: Target<'_>) -> Result<Request<Body>> {
     empty_request(Method::DELETE, uri, Operation::idempotent("session.delete"))
 }
 
+/// `POST .management/stopSession` (at [`management_version`]): stops the session's container
+/// (custom-container pools; code-interpreter pools answer [`delete_session`] instead). The body
+/// is empty and says so with `Content-Length: 0`.
+pub fn stop_session(t: Target<'_>) -> Result<Request<Body>> {
+    let uri = t.uri(
+        management_version(t.api_version),
+        ".management/stopSession",
+        true,
+        &[],
+    )?;
+    // Stopping twice is harmless: it may be retried like a read.
+    Ok(request(
+        Method::POST,
+        uri,
+        Body::empty(),
+        Operation::idempotent("session.stop"),
+        |h| {
+            h.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
+            h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        },
+    ))
+}
+
 /// `GET listSessions` (pool-wide, at [`management_version`]).
 pub fn list_sessions(t: Target<'_>) -> Result<Request<Body>> {
     let uri = t.uri(

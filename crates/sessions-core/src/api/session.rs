@@ -161,6 +161,15 @@ impl Session {
         send_checked(&self.client, req).await.map(drop)
     }
 
+    /// Stop the session's container (`POST .management/stopSession`, 200 with a line of text,
+    /// which is returned). This is the custom-container pools' way to end a session; on
+    /// code-interpreter pools use [`Session::delete`]. Same version rule as [`Session::info`].
+    pub async fn stop(&self) -> Result<String> {
+        let req = request::stop_session(self.target())?;
+        let (_, body) = send_json(&self.client, req).await?;
+        Ok(String::from_utf8_lossy(&body).trim().to_owned())
+    }
+
     async fn post_execution(&self, request: &ExecuteRequest) -> Result<Execution> {
         let req = request::execute(self.target(), request)?;
         self.execution_response(req).await
