@@ -547,6 +547,11 @@ pub fn decode_session(body: &[u8], identifier: &str) -> Result<SessionInfo> {
 
 /// Decode one page of `listSessions` (`sessions` or `value`) and its `nextLink`.
 pub fn decode_session_page(body: &[u8]) -> Result<(Vec<SessionInfo>, Option<String>)> {
+    session_page(body).map(|(sessions, link, _)| (sessions, link))
+}
+
+/// A session list page, its `nextLink` and the total `count` when the service sent one.
+pub(crate) fn session_page(body: &[u8]) -> Result<(Vec<SessionInfo>, Option<String>, Option<u64>)> {
     let page: wire::SessionPage = parse_json(body, "the session list")?;
     let items = if page.sessions.is_empty() {
         page.value
@@ -554,7 +559,11 @@ pub fn decode_session_page(body: &[u8]) -> Result<(Vec<SessionInfo>, Option<Stri
         page.sessions
     };
     let sessions = items.into_iter().map(|s| session_info(s, "")).collect();
-    Ok((sessions, page.next_link.filter(|l| !l.is_empty())))
+    let count = page
+        .count
+        .filter(|c| c.is_finite() && *c >= 0.0)
+        .map(|c| c as u64);
+    Ok((sessions, page.next_link.filter(|l| !l.is_empty()), count))
 }
 
 /// Decode `GET metadata`, keeping the whole body in [`PoolMetadata::raw`].

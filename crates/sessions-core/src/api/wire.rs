@@ -243,6 +243,9 @@ pub(crate) struct SessionPage {
     pub value: Vec<SessionWire>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub next_link: Option<String>,
+    /// The total number of sessions (`.management/listSessions`), when sent.
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub count: Option<f64>,
 }
 
 /// A session (`GET session`, `listSessions` items, `.management/getSession`).
