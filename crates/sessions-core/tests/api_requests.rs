@@ -122,6 +122,13 @@ async fn current_family_requests() {
     snap!("current_metadata", request::metadata(pool));
     snap!("current_stop_session", request::stop_session(t));
     snap!(
+        "current_shell_exec",
+        request::shell(
+            t,
+            &ShellRequest::exec(["ls", "-la", "/mnt/data/my dir"]).timeout(Duration::from_secs(9)),
+        )
+    );
+    snap!(
         "current_passthrough_post",
         request::passthrough(
             t,

@@ -234,9 +234,26 @@ pub fn shell(t: Target<'_>, req: &ShellRequest) -> Result<Request<Body>> {
     if t.family() == ApiFamily::Legacy {
         return Err(needs_current(t.api_version, "shell commands"));
     }
+    let spec_body = t.api_version == ApiVersion::V2025_10_02Preview;
+    if let Some(args) = &req.exec {
+        if !spec_body {
+            return Err(Error::invalid(format!(
+                "`execCommandAndArgs` needs api-version 2025-10-02-preview; this client uses {}",
+                t.api_version
+            )));
+        }
+        if args.first().is_none_or(|p| p.is_empty()) {
+            return Err(Error::invalid(
+                "ShellRequest::exec needs at least the program to run",
+            ));
+        }
+    }
     let body = wire::ShellBody {
-        shell_command: &req.command,
+        shell_command: req.exec.is_none().then_some(req.command.as_str()),
+        exec_command_and_args: req.exec.as_deref(),
         stdin: req.stdin.as_deref(),
+        // Required by the definitions; sent only where the service is known to take it.
+        timeout_in_seconds: spec_body.then(|| req.timeout_in_seconds()),
     };
     let uri = t.uri(t.api_version, "executions", true, &[])?;
     json_request(uri, to_json(&body)?, Operation::not_idempotent("shell"))
