@@ -42,8 +42,10 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
-/// An error answer from the service (any non-2xx status).
+/// An error answer from the service (any non-2xx status). Built by the client only; it may gain
+/// fields, so it cannot be constructed or destructured exhaustively outside this crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
