@@ -3,6 +3,10 @@
 //! `ClientBuilder::layer` puts the layer outermost, above User-Agent, request ids, tracing,
 //! retries and auth, so it sees each operation once and may change anything about it.
 //!
+//! The second half rebuilds the default stack by hand with one piece swapped (tower's own
+//! timeout instead of ours) and the same layer inserted inside the retry layer, where it sees
+//! every attempt; the stack is wrapped once with `HttpService::new` and `Client::from_service`.
+//!
 //! Run: `cargo run --example custom_middleware` (embedded local pool unless
 //! `POOL_MANAGEMENT_ENDPOINT` is set).
 
@@ -11,7 +15,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
-use dynamic_sessions::{Client, Upload};
+use std::time::Duration;
+
+use dynamic_sessions::middleware::{deadline, request_id, retry, trace, user_agent};
+use dynamic_sessions::transport::{HttpService, connector};
+use dynamic_sessions::{ApiVersion, Client, Endpoint, Upload};
 use examples::{Needs, Pool, Result, exit_code, with_pool_auth};
 use http::{HeaderName, HeaderValue};
 
@@ -119,6 +127,46 @@ async fn run() -> Result<()> {
         "the layer saw {} requests, each tagged with x-team",
         count.load(Ordering::Relaxed)
     );
+
+    if pool.endpoint.is_loopback() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let tag = TagLayer {
+            header: HeaderName::from_static("x-team"),
+            value: HeaderValue::from_static("platform"),
+            count: attempts.clone(),
+        };
+        let client = rebuilt_client(&pool.endpoint, tag)?;
+        println!("rebuilt stack (tower's timeout swapped in, the layer inside retry):");
+        let run = client.new_session().execute("6 * 7").await?;
+        println!("  result: {:?}", run.result);
+        println!(
+            "the inner layer saw {} attempts",
+            attempts.load(Ordering::Relaxed)
+        );
+    } else {
+        println!("(the rebuilt stack is shown on the local pool, which needs no token)");
+    }
     pool.shutdown().await;
     Ok(())
+}
+
+/// The default stack (see `sessions_core::middleware`), rebuilt with tower's own per-attempt
+/// timeout in place of ours and `tag` between retry and the timeout. No auth layer: the local
+/// pool needs no token (add `auth::AuthLayer` above the timeout for a real pool).
+fn rebuilt_client(endpoint: &Endpoint, tag: TagLayer) -> Result<Client> {
+    let pool = connector::base_transport(&connector::TransportOptions::default())?;
+    let stack = tower::ServiceBuilder::new()
+        .layer(user_agent::UserAgentLayer::new())
+        .layer(request_id::RequestIdLayer::new())
+        .layer(trace::TraceLayer::new())
+        .layer(deadline::DeadlineLayer::new(Duration::from_secs(600)))
+        .layer(retry::RetryLayer::new(retry::RetryConfig::default()))
+        .layer(tag)
+        .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(250)))
+        .service(pool);
+    Ok(Client::from_service(
+        HttpService::new(stack),
+        endpoint.clone(),
+        ApiVersion::default(),
+    ))
 }

@@ -32,13 +32,15 @@ def measure(execute, warmup, iterations):
         execute("1+1")
     samples = []
     perf = time.perf_counter
+    cpu0 = time.process_time()
     for _ in range(iterations):
         t0 = perf()
         out = execute("1+1")
         samples.append(perf() - t0)
+    cpu = time.process_time() - cpu0
     if out.get("stdout") != "2\n" or out.get("status") != "Success":
         raise RuntimeError(f"unexpected response: {out!r}")
-    return samples
+    return samples, cpu
 
 
 def adsci(endpoint):
@@ -76,7 +78,7 @@ def main():
     p.add_argument("--rounds", type=int, default=2, help="alternate the clients this many times")
     args = p.parse_args()
 
-    executes, results, samples = {}, {}, {}
+    executes, results, samples, cpu_s = {}, {}, {}, {}
     for name, make in CLIENTS.items():
         try:
             executes[name] = make(args.endpoint)
@@ -88,12 +90,16 @@ def main():
     for r in range(max(1, args.rounds)):
         for name, execute in list(executes.items()):
             try:
-                samples[name] += measure(execute, args.warmup if r == 0 else 5, per_round)
+                got, cpu = measure(execute, args.warmup if r == 0 else 5, per_round)
+                samples[name] += got
+                cpu_s[name] = cpu_s.get(name, 0.0) + cpu
             except Exception as e:
                 results[name] = {"error": f"{type(e).__name__}: {e}"}
                 del executes[name]
     for name in executes:
         results[name] = summarize(samples[name])
+        # Client CPU time (user + sys of this process, which runs only the client) per call.
+        results[name]["cpu_us_per_call"] = cpu_s[name] * 1e6 / len(samples[name])
     for name in results:
         try:
             results[name]["version"] = metadata.version(name)

@@ -151,6 +151,9 @@ pub fn run(args: BenchArgs) -> ExitCode {
     };
 
     step("overhead", &mut || crate::overhead::run(&params));
+    step("instructions", &mut || {
+        crate::callgrind::run(&params, &out_dir)
+    });
     step("python", &mut || {
         crate::python_clients::run(&params, &out_dir)
     });

@@ -3,6 +3,7 @@
 
 mod bare;
 mod bench;
+mod callgrind;
 mod canned_server;
 mod emulator;
 mod ours;

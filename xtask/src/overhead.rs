@@ -15,7 +15,7 @@ use crate::ours::{Auth, Ours, Variant};
 use crate::report::{Section, Target};
 use crate::stats::{self, Summary};
 
-pub const OVERHEAD_TARGET: f64 = 1.15;
+pub const OVERHEAD_TARGET: f64 = 1.10;
 pub const THROUGHPUT_TARGET: f64 = 0.90;
 
 /// One of the two clients, ready to send the benchmark's execute call.

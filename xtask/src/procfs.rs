@@ -88,6 +88,13 @@ pub fn cmdline(pid: u32) -> String {
         .unwrap_or_default()
 }
 
+/// CPU time (user + sys) of the calling thread so far, in nanoseconds: the first field of
+/// `/proc/thread-self/schedstat` (nanosecond resolution, unlike the tick counts of `stat`).
+pub fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ fn execution() -> Execution {
         result: ExecutionResult::Value(serde_json::json!(2)),
         execution_time: Some(Duration::from_millis(12)),
         timings: ExecutionTimings::default(),
+        images: Vec::new(),
     }
 }
 

@@ -129,6 +129,7 @@ impl ToolOutput {
     ///     result: ExecutionResult::Value(serde_json::json!(4)),
     ///     execution_time: Some(std::time::Duration::from_millis(12)),
     ///     timings: ExecutionTimings::default(),
+    ///     images: Vec::new(),
     /// };
     /// let output = ToolOutput::from_execution(execution, None, &OutputLimits::default());
     /// assert!(!output.is_error());

@@ -22,6 +22,7 @@ fn execution(
         result,
         execution_time: Some(Duration::from_millis(37)),
         timings: ExecutionTimings::default(),
+        images: Vec::new(),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{BoxError, Error};
 use crate::middleware::retry::{RetryConfig, RetryLayer};
 use crate::middleware::{auth, deadline, request_id, timeout, trace, user_agent};
-use crate::transport::connector::{TransportOptions, base_transport};
+use crate::transport::connector::{TransportOptions, pooled};
 use crate::transport::{Body, BoxLayer, HttpService, ResponseBody};
 
 enum AuthConfig {
@@ -256,7 +256,7 @@ impl ClientBuilder {
     /// ```
     pub fn layer<L>(mut self, layer: L) -> Self
     where
-        L: Layer<HttpService> + Clone + Send + Sync + 'static,
+        L: Layer<HttpService> + Send + Sync + 'static,
         L::Service: Service<Request<Body>, Response = Response<ResponseBody>, Error = BoxError>
             + Clone
             + Send
@@ -278,15 +278,26 @@ impl ClientBuilder {
     /// Build the client. No network I/O, and no tokio runtime needed.
     pub fn build(self) -> Result<Client, Error> {
         let endpoint = Endpoint::parse(&self.endpoint)?;
-        let base = match self.base_service.clone() {
-            Some(svc) => svc,
+        match self.base_service.clone() {
+            Some(svc) => self.assemble(endpoint, svc),
             None => {
-                base_transport(&TransportOptions::default().connect_timeout(self.connect_timeout))?
+                let options = TransportOptions::default().connect_timeout(self.connect_timeout);
+                self.assemble(endpoint, pooled(&options)?)
             }
-        };
-        // The default layers are composed as concrete types and boxed once at the end: boxing
-        // after every layer cost an allocation per layer on each call's stack clone, plus a
-        // boxed future and a dynamic call at every boundary.
+        }
+    }
+
+    /// The default layers over `base`, composed as concrete types and boxed once: a call then
+    /// makes one boxed future and clones no boxed service (see [`HttpService`]).
+    fn assemble<B>(&self, endpoint: Endpoint, base: B) -> Result<Client, Error>
+    where
+        B: Service<Request<Body>, Response = Response<ResponseBody>, Error = BoxError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        B::Future: Send + 'static,
+    {
         let attempt = timeout::TimeoutLayer::new(self.attempt_timeout).layer(base);
         // The token source's own HTTP calls (azure_identity) go through the same pool.
         let token_http = HttpService::new(attempt.clone());

@@ -101,11 +101,9 @@ impl Client {
     ///
     /// Errors from the stack are turned back into typed [`Error`]s.
     pub async fn send(&self, request: http::Request<Body>) -> Result<http::Response<ResponseBody>> {
-        use tower::ServiceExt;
         self.inner
             .service
-            .clone()
-            .oneshot(request)
+            .send(request)
             .await
             .map_err(Error::from_box)
     }

@@ -42,8 +42,10 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
-/// An error answer from the service (any non-2xx status).
+/// An error answer from the service (any non-2xx status). Built by the client only; it may gain
+/// fields, so it cannot be constructed or destructured exhaustively outside this crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
@@ -77,9 +79,13 @@ impl ApiError {
                 "the pool is at its session limit or rate limit: delete sessions you no longer need \
                  (Session::delete) or retry later",
             ),
+            // The service says this both for a body that does not fit the api-version and for
+            // code sent to a shell pool (which takes `shellCommand`): name both causes.
             _ if self.code.as_deref() == Some("SessionPropertiesMissing") => Some(
-                "the request body shape does not match the api-version: current versions take a flat \
-                 body on `executions`, legacy versions a `properties` envelope on `code/execute`",
+                "the pool did not find the fields it expects in the body: on a shell pool run \
+                 commands with Session::shell (code execution is for Python/Node pools); otherwise \
+                 the body shape does not match the api-version (current versions take a flat body \
+                 on `executions`, legacy versions a `properties` envelope on `code/execute`)",
             ),
             _ => None,
         }
@@ -276,5 +282,20 @@ mod tests {
             msg.contains("Azure ContainerApps Session Executor") && msg.contains("r-1"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn session_properties_missing_names_the_shell_pool_cause_too() {
+        // Code sent to a shell pool gets this code as well as a body of the wrong shape.
+        let e = ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: Some("SessionPropertiesMissing".into()),
+            message: "The properties are missing.".into(),
+            request_id: None,
+            body: String::new(),
+        };
+        let hint = e.hint().unwrap();
+        assert!(hint.contains("Session::shell"), "{hint}");
+        assert!(hint.contains("api-version"), "{hint}");
     }
 }

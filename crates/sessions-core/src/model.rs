@@ -77,6 +77,62 @@ pub struct Image {
 }
 
 impl Image {
+    /// The image's bytes (the base64 data decoded; whitespace and line breaks in it are ignored).
+    ///
+    /// ```
+    /// let image = sessions_core::Image { format: "png".into(), base64_data: "iVBORw0K".into() };
+    /// assert_eq!(&image.bytes()?[1..4], b"PNG");
+    /// # Ok::<(), sessions_core::Error>(())
+    /// ```
+    pub fn bytes(&self) -> Result<Vec<u8>, crate::Error> {
+        use base64::Engine as _;
+        let compact: String = self
+            .base64_data
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .map_err(|e| {
+                crate::Error::decode(
+                    format!(
+                        "the {} image's base64 data is not valid base64 ({e})",
+                        self.format
+                    ),
+                    self.base64_data.as_bytes(),
+                    None,
+                )
+            })
+    }
+
+    /// The file extension for [`format`](Self::format): `png`, `jpg` for `jpeg`, `svg`, ….
+    pub fn extension(&self) -> String {
+        match self.format.to_ascii_lowercase().as_str() {
+            "jpeg" => "jpg".into(),
+            "svg+xml" => "svg".into(),
+            other => other.to_owned(),
+        }
+    }
+
+    /// Write the image's bytes to `path` (created or replaced), e.g. `plot.png`. Blocking: it is
+    /// one small write (wrap it in `spawn_blocking` for very large images).
+    ///
+    /// ```no_run
+    /// # fn demo(run: sessions_core::Execution) -> sessions_core::Result<()> {
+    /// for (i, image) in run.images.iter().enumerate() {
+    ///     image.save(format!("figure-{i}.{}", image.extension()))?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), crate::Error> {
+        let path = path.as_ref();
+        let bytes = self.bytes()?;
+        std::fs::write(path, bytes).map_err(|source| crate::Error::Io {
+            context: format!("writing the image to {}", path.display()),
+            source,
+        })
+    }
+
     /// The media type, e.g. `image/png`.
     pub fn media_type(&self) -> String {
         match self.format.to_ascii_lowercase().as_str() {
@@ -94,6 +150,10 @@ pub enum ExecutionResult {
     /// An image result.
     Image(Image),
     /// Any JSON value: numbers stay numbers, null stays null, `""` when there was no expression.
+    ///
+    /// Every legal JSON number decodes: integers that fit 64 bits exactly, other decimals as the
+    /// nearest `f64`; an integer beyond 64 bits (`2**70`) or a number beyond `f64`'s range
+    /// (`1e400`) is kept exactly, as a string of its literal text (`"1180591620717411303424"`).
     Value(serde_json::Value),
 }
 
@@ -167,6 +227,10 @@ pub struct Execution {
     pub execution_time: Option<Duration>,
     /// The timing headers of the response.
     pub timings: ExecutionTimings,
+    /// Every image of the run, in the order the service sent them (an image `result`, or each
+    /// image of a `result` that is a list of images). Empty when there was none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<Image>,
 }
 
 impl Execution {
@@ -187,9 +251,10 @@ impl Execution {
         }
     }
 
-    /// The image result, if the code produced one.
+    /// The image result, if the code produced one (the last image; all of them are in
+    /// [`images`](Self::images)).
     pub fn image(&self) -> Option<&Image> {
-        self.result.as_image()
+        self.result.as_image().or(self.images.last())
     }
 }
 

@@ -64,6 +64,42 @@ fn legacy_failure_image_and_node_variants() {
     assert_eq!(image.base64_data, "iVBORw0KGgo=");
     assert_eq!(image.media_type(), "image/png");
 
+    assert_eq!(e.images, vec![image.clone()]);
+    assert_eq!(&image.bytes().unwrap()[..4], b"\x89PNG");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("plot.{}", image.extension()));
+    image.save(&path).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), image.bytes().unwrap());
+
+    // Several figures of one run: all kept, the last is the result.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"i","status":"Succeeded","result":{"stdout":"","stderr":"","executionResult":[{"type":"image","format":"png","base64_data":"iVBORw0KGgo="},{"type":"image","format":"jpeg","base64_data":"/9j/4AAQ"}]}}"#,
+    );
+    assert_eq!(e.images.len(), 2);
+    assert_eq!(e.images[0].format, "png");
+    assert_eq!(e.image().unwrap().format, "jpeg");
+    assert_eq!(e.images[1].extension(), "jpg");
+    assert_eq!(e.images[1].bytes().unwrap()[..2], [0xFF, 0xD8]);
+    // A list that is not all images is a plain value.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"i","status":"Succeeded","result":{"stdout":"","stderr":"","executionResult":[{"type":"image","format":"png","base64_data":"iVBO"},1]}}"#,
+    );
+    assert!(e.images.is_empty() && e.image().is_none());
+    // Bad base64 is an error that says so, never a panic.
+    let bad = sessions_core::Image {
+        format: "png".into(),
+        base64_data: "not base64!".into(),
+    };
+    assert!(
+        bad.bytes()
+            .unwrap_err()
+            .to_string()
+            .contains("not valid base64")
+    );
+    assert!(bad.save(dir.path().join("bad.png")).is_err());
+
     // Node tutorial: executionResult instead of result, no $id.
     let e = exec(
         ApiFamily::Legacy,
@@ -157,6 +193,30 @@ fn nan_results_become_null() {
 }
 
 #[test]
+fn any_legal_json_number_decodes_exactly_where_possible() {
+    // 2**70 + 1 would round as an f64; 1e400 is beyond f64 and failed the whole call.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"n","status":"Succeeded","result":{"stdout":"","stderr":"","executionResult":[1180591620717411303425,1e400,-1e400,18446744073709551615,0.5],"executionTimeInMilliseconds":2}}"#,
+    );
+    assert_eq!(
+        e.result,
+        ExecutionResult::Value(json!([
+            "1180591620717411303425",
+            "1e400",
+            "-1e400",
+            18446744073709551615u64,
+            0.5
+        ]))
+    );
+    let e = exec(
+        ApiFamily::Legacy,
+        r#"{"properties":{"status":"Success","stdout":"","result":1e400,"executionTimeInMilliseconds":1e400}}"#,
+    );
+    assert_eq!(e.result, ExecutionResult::Value(json!("1e400")));
+}
+
+#[test]
 fn shell_status_is_the_exit_code() {
     let e = exec(
         ApiFamily::Current,
@@ -240,6 +300,19 @@ fn failed_execution_error_object_fills_stderr() {
     );
     assert_eq!(e.status, ExecutionStatus::Failed);
     assert_eq!(e.stderr, "Execution aborted");
+    // The definitions' shape: an ErrorResponse, `{"error":{"code","message"}}`.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"f","status":"Failed","error":{"error":{"code":"ExecutionFailed","message":"Timed out after 220 s"}}}"#,
+    );
+    assert_eq!(e.status, ExecutionStatus::Failed);
+    assert_eq!(e.stderr, "Timed out after 220 s");
+    // A stderr of its own wins over the error's message.
+    let e = exec(
+        ApiFamily::Current,
+        r#"{"id":"f","status":"Failed","result":{"stderr":"Traceback"},"error":{"error":{"message":"m"}}}"#,
+    );
+    assert_eq!(e.stderr, "Traceback");
 }
 
 #[test]

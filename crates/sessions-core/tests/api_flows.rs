@@ -57,6 +57,36 @@ async fn file_list_follows_absolute_next_links() {
 }
 
 #[tokio::test]
+async fn list_sessions_pages_by_skip_when_the_count_says_more() {
+    // `.management`-style pages: a `count` of all sessions and no nextLink.
+    let server = serve(|seen, _| async move {
+        let q = seen.uri.query().unwrap_or_default().to_owned();
+        if q.contains("skip=2") {
+            json(200, json!({"value": [{"identifier": "s3s3"}], "count": 3}))
+        } else {
+            json(
+                200,
+                json!({"value": [{"identifier": "s1s1"}, {"identifier": "s2s2"}], "count": 3, "nextLink": null}),
+            )
+        }
+    })
+    .await;
+    let sessions = server
+        .client(ApiVersion::V2025_10_02Preview)
+        .list_sessions()
+        .await
+        .unwrap();
+    let ids: Vec<_> = sessions.iter().map(|s| s.identifier.as_str()).collect();
+    assert_eq!(ids, ["s1s1", "s2s2", "s3s3"]);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "stops once the count is reached");
+    assert_eq!(
+        seen[1].uri.query(),
+        Some("skip=2&api-version=2025-10-02-preview")
+    );
+}
+
+#[tokio::test]
 async fn list_sessions_pages_and_refuses_foreign_links() {
     let server = serve(|seen, base| async move {
         match seen.uri.query().unwrap_or_default() {
@@ -444,6 +474,33 @@ async fn shell_timeout_is_enforced_on_the_client() {
         ),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn stop_session_posts_to_management_and_returns_the_text() {
+    let server = serve(|seen, _| async move {
+        assert_eq!(seen.method, http::Method::POST);
+        assert_eq!(seen.uri.path(), "/pools/p/.management/stopSession");
+        assert_eq!(
+            seen.uri.query(),
+            Some("api-version=2025-10-02-preview&identifier=flow-session")
+        );
+        assert!(seen.body.is_empty());
+        Response::builder()
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::from_static(
+                b"Session flow-session in session pool p stopped.\n",
+            )))
+            .unwrap()
+    })
+    .await;
+    // An old client version still reaches the management route at 2025-10-02-preview.
+    let session = server
+        .client(ApiVersion::V2024_02_02Preview)
+        .session(SID)
+        .unwrap();
+    let text = session.stop().await.unwrap();
+    assert_eq!(text, "Session flow-session in session pool p stopped.");
 }
 
 #[tokio::test]

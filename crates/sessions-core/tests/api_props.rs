@@ -114,3 +114,33 @@ proptest! {
         prop_assert_eq!(n, name);
     }
 }
+
+/// The shared table of identifier cases (the local pool's tests read the same file).
+#[test]
+fn identifiers_follow_the_spec_table() {
+    let table: serde_json::Value =
+        serde_json::from_str(include_str!("data/session_identifiers.json")).unwrap();
+    let ep = Endpoint::parse("https://x.dynamicsessions.io/p").unwrap();
+    for id in table["valid"].as_array().unwrap() {
+        let id = id.as_str().unwrap();
+        assert!(validate_identifier(id).is_ok(), "{id:?} should be accepted");
+        // Every accepted identifier survives the trip through a request URL.
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, id);
+        let req = request::get_session(t).unwrap();
+        let query = req.uri().query().unwrap();
+        let sent = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("identifier="))
+            .unwrap();
+        assert_eq!(percent_decode_str(sent).decode_utf8().unwrap(), id);
+    }
+    for case in table["invalid"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let err = validate_identifier(id).unwrap_err();
+        assert!(
+            err.to_string().contains("identifier"),
+            "{}: {err}",
+            case["why"]
+        );
+    }
+}

@@ -120,6 +120,14 @@ async fn current_family_requests() {
     snap!("current_delete_session", request::delete_session(t));
     snap!("current_list_sessions", request::list_sessions(pool));
     snap!("current_metadata", request::metadata(pool));
+    snap!("current_stop_session", request::stop_session(t));
+    snap!(
+        "current_shell_exec",
+        request::shell(
+            t,
+            &ShellRequest::exec(["ls", "-la", "/mnt/data/my dir"]).timeout(Duration::from_secs(9)),
+        )
+    );
     snap!(
         "current_passthrough_post",
         request::passthrough(

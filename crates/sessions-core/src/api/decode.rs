@@ -42,19 +42,30 @@ pub const ERROR_CODE: &str = "x-ms-error-code";
 
 /// Read at most `limit` bytes of a body; the flag says whether more was left unread.
 pub(crate) async fn read_capped(mut body: ResponseBody, limit: usize) -> Result<(Bytes, bool)> {
+    // A body of one frame (the usual JSON answer) is returned as is, without a copy.
+    let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(Error::from_box)?;
-        if let Ok(data) = frame.into_data() {
-            let room = limit - buf.len();
-            if data.len() > room {
-                buf.extend_from_slice(&data[..room]);
-                return Ok((buf.freeze(), true));
-            }
-            buf.extend_from_slice(&data);
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+        let room = limit - held;
+        if let Some(f) = first.take() {
+            buf.reserve(f.len() + data.len().min(room));
+            buf.extend_from_slice(&f);
+        } else if buf.is_empty() && data.len() <= room {
+            first = Some(data);
+            continue;
         }
+        if data.len() > room {
+            buf.extend_from_slice(&data[..room]);
+            return Ok((buf.freeze(), true));
+        }
+        buf.extend_from_slice(&data);
     }
-    Ok((buf.freeze(), false))
+    Ok((first.unwrap_or_else(|| buf.freeze()), false))
 }
 
 /// Read a whole JSON body of a successful response, refusing bodies over [`MAX_JSON_BODY`].
@@ -255,6 +266,9 @@ pub fn decode_execution(
     identifier: &str,
 ) -> Result<Execution> {
     let blank = body.iter().all(u8::is_ascii_whitespace);
+    // Numbers serde_json would round or refuse (`2**70`, `1e400`) become their exact text.
+    let exact = super::numbers::exact_numbers(body);
+    let body: &[u8] = &exact;
     // Fast path for the common case, a flat current-family body: decode straight into the wire
     // type. Anything else (an envelope, a legacy body, an odd shape) takes the general path.
     let flat = match family {
@@ -294,7 +308,9 @@ pub fn decode_execution(
     if stderr.is_empty() && status == ExecutionStatus::Failed {
         stderr = error_message.unwrap_or_default();
     }
+    let (result, images) = result.map(result_and_images).unwrap_or_default();
     Ok(Execution {
+        images,
         id: id
             .or_else(|| header(headers, "operation-id"))
             .unwrap_or_default(),
@@ -302,7 +318,7 @@ pub fn decode_execution(
         status,
         stdout: stdout.unwrap_or_default(),
         stderr,
-        result: result.map(to_result).unwrap_or_default(),
+        result,
         execution_time: millis.and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok()),
         timings: timings(headers),
     })
@@ -331,7 +347,9 @@ impl ExecutionFields {
             stderr: r.stderr,
             result: r.execution_result.or(r.result),
             millis: r.execution_time_in_milliseconds,
-            error_message: e.error.and_then(|d| d.message),
+            error_message: e
+                .error
+                .and_then(|b| b.error.and_then(|d| d.message).or(b.message)),
         }
     }
 
@@ -385,28 +403,47 @@ fn execution_fields_by_shape(
     }
 }
 
+/// The result and every image of a run: an image object is the result and the one image; a
+/// non-empty list of image objects gives all of them, the last being the result (a figure
+/// replaces the value of the last expression); any other value is the result, with no image.
+pub(crate) fn result_and_images(value: Value) -> (ExecutionResult, Vec<Image>) {
+    if let Some(items) = value.as_array().filter(|a| !a.is_empty()) {
+        let images: Option<Vec<Image>> = items.iter().map(as_image).collect();
+        if let Some(images) = images {
+            let last = images.last().cloned().map(ExecutionResult::Image);
+            return (last.unwrap_or_default(), images);
+        }
+    }
+    match to_result(value) {
+        ExecutionResult::Image(image) => (ExecutionResult::Image(image.clone()), vec![image]),
+        other => (other, Vec::new()),
+    }
+}
+
 /// An `{type: image, format, base64_data}` object becomes [`ExecutionResult::Image`]; any other
 /// value is kept as it is.
 pub fn to_result(value: Value) -> ExecutionResult {
-    let image = value.as_object().and_then(|o| {
-        let is_image = o
-            .get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("image"));
-        let data = o.get("base64_data").and_then(Value::as_str)?;
-        is_image.then(|| Image {
-            format: o
-                .get("format")
-                .and_then(Value::as_str)
-                .unwrap_or("png")
-                .to_owned(),
-            base64_data: data.to_owned(),
-        })
-    });
-    match image {
+    match as_image(&value) {
         Some(i) => ExecutionResult::Image(i),
         None => ExecutionResult::Value(value),
     }
+}
+
+fn as_image(value: &Value) -> Option<Image> {
+    let o = value.as_object()?;
+    let is_image = o
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("image"));
+    let data = o.get("base64_data").and_then(Value::as_str)?;
+    is_image.then(|| Image {
+        format: o
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or("png")
+            .to_owned(),
+        base64_data: data.to_owned(),
+    })
 }
 
 fn current_file(f: wire::CurrentFile, body: &[u8]) -> Result<FileInfo> {
@@ -510,6 +547,11 @@ pub fn decode_session(body: &[u8], identifier: &str) -> Result<SessionInfo> {
 
 /// Decode one page of `listSessions` (`sessions` or `value`) and its `nextLink`.
 pub fn decode_session_page(body: &[u8]) -> Result<(Vec<SessionInfo>, Option<String>)> {
+    session_page(body).map(|(sessions, link, _)| (sessions, link))
+}
+
+/// A session list page, its `nextLink` and the total `count` when the service sent one.
+pub(crate) fn session_page(body: &[u8]) -> Result<(Vec<SessionInfo>, Option<String>, Option<u64>)> {
     let page: wire::SessionPage = parse_json(body, "the session list")?;
     let items = if page.sessions.is_empty() {
         page.value
@@ -517,7 +559,11 @@ pub fn decode_session_page(body: &[u8]) -> Result<(Vec<SessionInfo>, Option<Stri
         page.sessions
     };
     let sessions = items.into_iter().map(|s| session_info(s, "")).collect();
-    Ok((sessions, page.next_link.filter(|l| !l.is_empty())))
+    let count = page
+        .count
+        .filter(|c| c.is_finite() && *c >= 0.0)
+        .map(|c| c as u64);
+    Ok((sessions, page.next_link.filter(|l| !l.is_empty()), count))
 }
 
 /// Decode `GET metadata`, keeping the whole body in [`PoolMetadata::raw`].

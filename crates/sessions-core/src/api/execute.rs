@@ -155,27 +155,47 @@ impl ExecuteRequest {
 
 /// A shell command for shell pools, for [`Session::shell_with`](crate::api::Session::shell_with).
 ///
-/// The body carries only `shellCommand` (and `stdin` when set): the service rejected shell
-/// requests that also carried `codeInputType`/`executionType` (langchain-azure#445), so the
-/// timeout is enforced on the client side.
+/// What is sent depends on the version. At 2025-10-02-preview the body follows the definitions:
+/// `shellCommand` (or `execCommandAndArgs`), `stdin` when set, and the required
+/// `timeoutInSeconds`. Before it, the body is `shellCommand` and `stdin` only: the service
+/// rejected shell requests carrying more fields at 2025-02-02-preview (langchain-azure#445), so
+/// the timeout is then enforced on the client side alone.
 ///
 /// ```
 /// use std::time::Duration;
 /// use sessions_core::api::ShellRequest;
 /// let req = ShellRequest::new("wc -l").stdin("a\nb\n").timeout(Duration::from_secs(30));
+/// let exec = ShellRequest::exec(["ls", "-la", "/mnt/data/my dir"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShellRequest {
     pub(crate) command: String,
+    pub(crate) exec: Option<Vec<String>>,
     pub(crate) stdin: Option<String>,
     pub(crate) timeout: Option<Duration>,
 }
 
 impl ShellRequest {
-    /// Run `command` in the session's shell.
+    /// Run `command` in the session's shell (`shellCommand`).
     pub fn new(command: impl Into<String>) -> Self {
         ShellRequest {
             command: command.into(),
+            exec: None,
+            stdin: None,
+            timeout: None,
+        }
+    }
+
+    /// Run a program with these arguments, each passed as is with no shell quoting to get
+    /// wrong (`execCommandAndArgs`, 2025-10-02-preview). The first item is the program.
+    pub fn exec<I, S>(program_and_args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ShellRequest {
+            command: String::new(),
+            exec: Some(program_and_args.into_iter().map(Into::into).collect()),
             stdin: None,
             timeout: None,
         }
@@ -187,16 +207,30 @@ impl ShellRequest {
         self
     }
 
-    /// A client-side deadline for the whole call; when it passes the call returns
+    /// A deadline for the whole call; when it passes the call returns
     /// [`Error::Timeout`](crate::Error::Timeout) with [`TimeoutKind::Overall`](crate::TimeoutKind).
+    /// At 2025-10-02-preview it is also sent as `timeoutInSeconds` (rounded up, 1–220 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    /// The command.
+    /// The command (`shellCommand`; empty for [`ShellRequest::exec`]).
     pub fn command(&self) -> &str {
         &self.command
+    }
+
+    /// The program and arguments of [`ShellRequest::exec`].
+    pub fn program_and_args(&self) -> Option<&[String]> {
+        self.exec.as_deref()
+    }
+
+    /// The `timeoutInSeconds` sent at 2025-10-02-preview: the timeout rounded up, clamped to
+    /// 1..=220, or 220 without one.
+    pub fn timeout_in_seconds(&self) -> u32 {
+        let t = self.timeout.unwrap_or(MAX_EXECUTION_TIMEOUT);
+        let secs = t.as_secs() + u64::from(t.subsec_nanos() > 0);
+        secs.clamp(1, MAX_EXECUTION_TIMEOUT.as_secs()) as u32
     }
 }
 

@@ -128,8 +128,8 @@ impl Files {
         let family = self.session.client().api_version().family();
         let first = request::list_files(target, &options)?;
         let dir = match &options.path {
-            Some(p) if !options.recursive => validate::normalize_dir(p)?,
-            _ => String::new(),
+            Some(p) => validate::normalize_dir(p)?,
+            None => String::new(),
         };
         let files = collect_pages(
             self.session.client(),
@@ -139,7 +139,7 @@ impl Files {
             |link| request::next_page(target, link, Operation::idempotent("files.list")),
         )
         .await?;
-        // A non-recursive listing's entries are in the directory asked for.
+        // Entries' directories are made relative to /mnt/data, whichever reading the pool uses.
         Ok(files.into_iter().map(|f| in_dir(f, &dir)).collect())
     }
 
@@ -201,11 +201,35 @@ impl Files {
     }
 }
 
-/// Versions before 2025-10-02-preview send no `directory`: fill in the one the request named,
-/// so that [`FileInfo::relative_path`] is right at every version.
+/// Make an entry's `directory` relative to `/mnt/data`, whichever way the service wrote it, so
+/// that [`FileInfo::relative_path`] is right for a listing of `dir` at every version:
+///
+/// * absent (versions before 2025-10-02-preview) or `""`: the entry is in `dir` itself (the
+///   definitions' examples answer `path=test-directory` with `""` for direct children);
+/// * `dir` or below it (`test-directory/sub`, or absolute under `/mnt/data`): already relative
+///   to `/mnt/data` (an absolute one loses its `/mnt/data/`);
+/// * anything else: relative to `dir` (the examples' reading), so `dir` is put before it.
+///
+/// The one ambiguous case, a directory named like its parent (`a/a` when listing `a`), is read
+/// as relative to `/mnt/data`.
 fn in_dir(mut info: FileInfo, dir: &str) -> FileInfo {
-    if info.directory.is_none() && !dir.is_empty() {
-        info.directory = Some(dir.to_owned());
+    if dir.is_empty() {
+        return info;
+    }
+    let root = validate::DATA_ROOT.trim_start_matches('/');
+    let sent = info.directory.as_deref().map(|d| {
+        let d = d.trim_matches('/');
+        let d = match d.strip_prefix(root) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            _ => d,
+        };
+        d.trim_matches('/').to_owned()
+    });
+    match sent {
+        None => info.directory = Some(dir.to_owned()),
+        Some(d) if d.is_empty() => info.directory = Some(dir.to_owned()),
+        Some(d) if d == dir || d.starts_with(&format!("{dir}/")) => info.directory = Some(d),
+        Some(d) => info.directory = Some(format!("{dir}/{d}")),
     }
     info
 }
@@ -221,4 +245,46 @@ fn fallback_info(upload: &Upload) -> Result<FileInfo> {
         content_type: Some(content_type),
         last_modified: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(directory: Option<&str>) -> FileInfo {
+        FileInfo {
+            name: "x.csv".into(),
+            directory: directory.map(str::to_owned),
+            kind: FileKind::File,
+            size: None,
+            content_type: None,
+            last_modified: None,
+        }
+    }
+
+    #[test]
+    fn either_reading_of_directory_gives_the_same_path() {
+        let path = |d: Option<&str>, dir: &str| in_dir(entry(d), dir).relative_path();
+        // Relative to the requested path (the definitions' examples) ...
+        assert_eq!(path(Some(""), "test-directory"), "test-directory/x.csv");
+        assert_eq!(
+            path(Some("sub"), "test-directory"),
+            "test-directory/sub/x.csv"
+        );
+        // ... or relative to /mnt/data, plain or absolute ...
+        assert_eq!(
+            path(Some("test-directory"), "test-directory"),
+            "test-directory/x.csv"
+        );
+        assert_eq!(
+            path(Some("/mnt/data/test-directory/sub"), "test-directory"),
+            "test-directory/sub/x.csv"
+        );
+        // ... or absent (older versions).
+        assert_eq!(path(None, "test-directory"), "test-directory/x.csv");
+        // A root listing is kept as sent.
+        assert_eq!(path(Some("sub"), ""), "sub/x.csv");
+        // `mnt/database` is not under /mnt/data.
+        assert_eq!(path(Some("mnt/database"), "a"), "a/mnt/database/x.csv");
+    }
 }

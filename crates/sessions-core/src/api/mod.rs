@@ -17,6 +17,7 @@ pub mod decode;
 mod download;
 mod execute;
 mod files;
+mod numbers;
 mod paging;
 mod passthrough;
 mod pool;

@@ -4,7 +4,7 @@ use http::header::CONTENT_LENGTH;
 use http::{Method, Request};
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
-use super::request::{Target, encode_component, parse_uri};
+use super::request::{Target, parse_uri, push_component};
 use super::session::Session;
 use crate::error::{Error, Result};
 use crate::transport::{Body, Operation, ResponseBody};
@@ -101,14 +101,14 @@ pub fn passthrough(t: Target<'_>, method: Method, path: &str, body: Body) -> Res
         url.push('&');
     }
     url.push_str("identifier=");
-    url.push_str(&encode_component(identifier));
+    push_component(&mut url, identifier);
     let operation = if method.is_idempotent() {
         Operation::idempotent("passthrough")
     } else {
         Operation::not_idempotent("passthrough")
     };
     let len = body.content_length();
-    let mut builder = Request::builder().method(method).uri(parse_uri(&url)?);
+    let mut builder = Request::builder().method(method).uri(parse_uri(url)?);
     if let Some(n) = len.filter(|n| *n > 0) {
         builder = builder.header(CONTENT_LENGTH, n);
     }

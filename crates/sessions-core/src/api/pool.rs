@@ -1,5 +1,7 @@
 //! Pool-wide operations: `listSessions` and `metadata`.
 
+use std::cell::Cell;
+
 use super::paging::collect_pages;
 use super::request::{self, Target};
 use super::{decode, send_json};
@@ -9,7 +11,8 @@ use crate::model::{PoolMetadata, SessionInfo};
 use crate::transport::Operation;
 
 impl Client {
-    /// The pool's active sessions (`GET listSessions`, following `nextLink` pages).
+    /// The pool's active sessions (`GET listSessions`, following `nextLink` pages, or `skip`
+    /// when a page has no `nextLink` but its `count` says more sessions exist).
     ///
     /// This route exists from 2025-02-02-preview; on clients set to an older version the call
     /// is sent with `api-version=2025-10-02-preview`.
@@ -21,19 +24,28 @@ impl Client {
             self.endpoint(),
             request::management_version(self.api_version()),
         );
-        collect_pages(
-            self,
-            req,
-            "session list",
-            decode::decode_session_page,
-            |link| {
-                request::next_page(
-                    page_target,
-                    link,
-                    Operation::idempotent("pool.list_sessions"),
-                )
-            },
-        )
+        // Pages are followed by `nextLink`, or, when a page has none but the `count` says more
+        // sessions exist, by `skip` (the route's paging parameter).
+        let seen = Cell::new(0usize);
+        let decode_page = |body: &[u8]| {
+            let (page, link, count) = decode::session_page(body)?;
+            let total = seen.get() + page.len();
+            seen.set(total);
+            let by_skip = match count {
+                Some(c) if !page.is_empty() && (total as u64) < c => {
+                    Some(format!("listSessions?skip={total}"))
+                }
+                _ => None,
+            };
+            Ok((page, link.or(by_skip)))
+        };
+        collect_pages(self, req, "session list", decode_page, |link| {
+            request::next_page(
+                page_target,
+                link,
+                Operation::idempotent("pool.list_sessions"),
+            )
+        })
         .await
     }
 

@@ -27,6 +27,9 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// `application/json`, as a static header value (no parse, no allocation per request).
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 /// The `operation-id` request header (a caller-chosen execution id).
 pub const OPERATION_ID: &str = "operation-id";
 
@@ -43,6 +46,11 @@ pub fn multipart_content_type(boundary: &str) -> String {
 /// ```
 pub fn encode_component(value: &str) -> String {
     utf8_percent_encode(value, COMPONENT).to_string()
+}
+
+/// Append `value`, percent-encoded as by [`encode_component`], without a temporary string.
+pub(crate) fn push_component(out: &mut String, value: &str) {
+    out.extend(utf8_percent_encode(value, COMPONENT));
 }
 
 /// Where a request goes: the pool endpoint, the api-version, and (for session-scoped calls) the
@@ -96,22 +104,23 @@ impl<'a> Target<'a> {
         session: bool,
         extra: &[(&str, &str)],
     ) -> Result<Uri> {
-        let mut url = format!(
-            "{}{path}?api-version={}",
-            self.endpoint.as_str(),
-            version.as_str()
-        );
+        let endpoint = self.endpoint.as_str();
+        let mut url = String::with_capacity(endpoint.len() + path.len() + 96);
+        url.push_str(endpoint);
+        url.push_str(path);
+        url.push_str("?api-version=");
+        url.push_str(version.as_str());
         if session {
             url.push_str("&identifier=");
-            url.push_str(&encode_component(self.identifier()?));
+            push_component(&mut url, self.identifier()?);
         }
         for (k, v) in extra {
             url.push('&');
             url.push_str(k);
             url.push('=');
-            url.push_str(&encode_component(v));
+            push_component(&mut url, v);
         }
-        parse_uri(&url)
+        parse_uri(url)
     }
 }
 
@@ -225,9 +234,26 @@ pub fn shell(t: Target<'_>, req: &ShellRequest) -> Result<Request<Body>> {
     if t.family() == ApiFamily::Legacy {
         return Err(needs_current(t.api_version, "shell commands"));
     }
+    let spec_body = t.api_version == ApiVersion::V2025_10_02Preview;
+    if let Some(args) = &req.exec {
+        if !spec_body {
+            return Err(Error::invalid(format!(
+                "`execCommandAndArgs` needs api-version 2025-10-02-preview; this client uses {}",
+                t.api_version
+            )));
+        }
+        if args.first().is_none_or(|p| p.is_empty()) {
+            return Err(Error::invalid(
+                "ShellRequest::exec needs at least the program to run",
+            ));
+        }
+    }
     let body = wire::ShellBody {
-        shell_command: &req.command,
+        shell_command: req.exec.is_none().then_some(req.command.as_str()),
+        exec_command_and_args: req.exec.as_deref(),
         stdin: req.stdin.as_deref(),
+        // Required by the definitions; sent only where the service is known to take it.
+        timeout_in_seconds: spec_body.then(|| req.timeout_in_seconds()),
     };
     let uri = t.uri(t.api_version, "executions", true, &[])?;
     json_request(uri, to_json(&body)?, Operation::not_idempotent("shell"))
@@ -307,7 +333,7 @@ pub fn next_page(t: Target<'_>, next_link: &str, operation: Operation) -> Result
         s.push(if url.query().is_some() { '&' } else { '?' });
         s.push_str(&extra.join("&"));
     }
-    empty_request(Method::GET, parse_uri(&s)?, operation)
+    empty_request(Method::GET, parse_uri(s)?, operation)
 }
 
 /// `POST files` (current; directory in `path`) or `POST files/upload` (legacy; the directory is
@@ -447,6 +473,29 @@ pub fn delete_session(t: Target<'_>) -> Result<Request<Body>> {
     empty_request(Method::DELETE, uri, Operation::idempotent("session.delete"))
 }
 
+/// `POST .management/stopSession` (at [`management_version`]): stops the session's container
+/// (custom-container pools; code-interpreter pools answer [`delete_session`] instead). The body
+/// is empty and says so with `Content-Length: 0`.
+pub fn stop_session(t: Target<'_>) -> Result<Request<Body>> {
+    let uri = t.uri(
+        management_version(t.api_version),
+        ".management/stopSession",
+        true,
+        &[],
+    )?;
+    // Stopping twice is harmless: it may be retried like a read.
+    Ok(request(
+        Method::POST,
+        uri,
+        Body::empty(),
+        Operation::idempotent("session.stop"),
+        |h| {
+            h.insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
+            h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        },
+    ))
+}
+
 /// `GET listSessions` (pool-wide, at [`management_version`]).
 pub fn list_sessions(t: Target<'_>) -> Result<Request<Body>> {
     let uri = t.uri(
@@ -474,20 +523,33 @@ fn needs_current(version: ApiVersion, what: &str) -> Error {
     ))
 }
 
-pub(crate) fn parse_uri(url: &str) -> Result<Uri> {
-    url.parse::<Uri>()
-        .map_err(|e| Error::invalid(format!("could not build a request URL ({e})")))
+pub(crate) fn parse_uri(url: String) -> Result<Uri> {
+    // From the String itself: no copy of the URL.
+    Uri::try_from(url).map_err(|e| Error::invalid(format!("could not build a request URL ({e})")))
 }
 
 fn empty_request(method: Method, uri: Uri, operation: Operation) -> Result<Request<Body>> {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(http::header::ACCEPT, "application/json")
-        .body(Body::empty())
-        .map_err(|e| Error::invalid(format!("could not build the request: {e}")))?;
+    Ok(request(method, uri, Body::empty(), operation, |h| {
+        h.insert(http::header::ACCEPT, APPLICATION_JSON);
+    }))
+}
+
+/// A request built in place (no builder conversions), with room for the headers the stack adds
+/// (User-Agent, request id, Authorization) so the map does not grow on the way.
+fn request(
+    method: Method,
+    uri: Uri,
+    body: Body,
+    operation: Operation,
+    headers: impl FnOnce(&mut http::HeaderMap),
+) -> Request<Body> {
+    let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = http::HeaderMap::with_capacity(8);
+    headers(request.headers_mut());
     request.extensions_mut().insert(operation);
-    Ok(request)
+    request
 }
 
 fn to_json(body: &impl serde::Serialize) -> Result<Vec<u8>> {
@@ -495,14 +557,16 @@ fn to_json(body: &impl serde::Serialize) -> Result<Vec<u8>> {
 }
 
 fn json_request(uri: Uri, bytes: Vec<u8>, operation: Operation) -> Result<Request<Body>> {
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(http::header::ACCEPT, "application/json")
-        .header(CONTENT_TYPE, "application/json")
-        .header(CONTENT_LENGTH, bytes.len())
-        .body(Body::full(bytes))
-        .map_err(|e| Error::invalid(format!("could not build the request: {e}")))?;
-    request.extensions_mut().insert(operation);
-    Ok(request)
+    let len = HeaderValue::from(bytes.len());
+    Ok(request(
+        Method::POST,
+        uri,
+        Body::full(bytes),
+        operation,
+        |h| {
+            h.insert(http::header::ACCEPT, APPLICATION_JSON);
+            h.insert(CONTENT_TYPE, APPLICATION_JSON);
+            h.insert(CONTENT_LENGTH, len);
+        },
+    ))
 }

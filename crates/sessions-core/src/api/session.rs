@@ -13,8 +13,10 @@ use crate::model::{Execution, SessionInfo};
 use crate::validate;
 
 impl Client {
-    /// A handle on the session with this identifier (validated: 4–128 characters, letters,
-    /// digits and `| - & ^ % $ # ( ) { } [ ] ; < > _`).
+    /// A handle on the session with this identifier (validated as the service's definitions
+    /// say: 4–128 characters, ASCII letters, digits and
+    /// [`IDENTIFIER_PUNCTUATION`](crate::validate::IDENTIFIER_PUNCTUATION), so `user@contoso.com`
+    /// and `tenant:42` work).
     ///
     /// Nothing is sent: the service allocates the session on its first request.
     pub fn session(&self, identifier: impl Into<String>) -> Result<Session> {
@@ -157,6 +159,15 @@ impl Session {
     pub async fn delete(&self) -> Result<()> {
         let req = request::delete_session(self.target())?;
         send_checked(&self.client, req).await.map(drop)
+    }
+
+    /// Stop the session's container (`POST .management/stopSession`, 200 with a line of text,
+    /// which is returned). This is the custom-container pools' way to end a session; on
+    /// code-interpreter pools use [`Session::delete`]. Same version rule as [`Session::info`].
+    pub async fn stop(&self) -> Result<String> {
+        let req = request::stop_session(self.target())?;
+        let (_, body) = send_json(&self.client, req).await?;
+        Ok(String::from_utf8_lossy(&body).trim().to_owned())
     }
 
     async fn post_execution(&self, request: &ExecuteRequest) -> Result<Execution> {

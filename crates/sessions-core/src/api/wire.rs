@@ -116,8 +116,10 @@ pub(crate) struct CurrentExecution {
     pub status: Option<String>,
     #[serde(default)]
     pub result: Option<CurrentResult>,
+    /// An `ErrorResponse` (`{"error":{"code","message"}}`) per the definitions, or the flat
+    /// `{"code","message"}` some pools send: [`ErrorBody`] reads both.
     #[serde(default)]
-    pub error: Option<ErrorDetail>,
+    pub error: Option<ErrorBody>,
 }
 
 /// `result` of a current-family execution.
@@ -241,6 +243,9 @@ pub(crate) struct SessionPage {
     pub value: Vec<SessionWire>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub next_link: Option<String>,
+    /// The total number of sessions (`.management/listSessions`), when sent.
+    #[serde(default, deserialize_with = "lenient_f64")]
+    pub count: Option<f64>,
 }
 
 /// A session (`GET session`, `listSessions` items, `.management/getSession`).
@@ -323,13 +328,19 @@ pub(crate) struct LegacyExecuteProperties<'a> {
     pub timeout_in_seconds: u32,
 }
 
-/// The shell body: `shellCommand` and `stdin` only (extra fields were rejected with 400).
+/// The shell body. Before 2025-10-02-preview only `shellCommand` and `stdin` (more fields were
+/// rejected with 400 at 2025-02-02-preview); from it, the definitions' fields.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ShellBody<'a> {
-    pub shell_command: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell_command: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec_command_and_args: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stdin: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_in_seconds: Option<u32>,
 }
 
 #[cfg(test)]

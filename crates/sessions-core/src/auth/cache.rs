@@ -115,6 +115,13 @@ impl TokenCache {
         &self.scope
     }
 
+    /// The cached `Authorization` header value if it is fresh, without waiting (`None`: call
+    /// [`header`](Self::header) to fetch one).
+    pub fn fresh_header(&self) -> Option<HeaderValue> {
+        let now = self.clock.now();
+        self.read().filter(|c| now < c.refresh_at).map(|c| c.header)
+    }
+
     /// The `Authorization` header value (`Bearer …`, marked sensitive), fetching a token if
     /// there is no fresh one.
     pub async fn header(&self) -> Result<HeaderValue, Error> {

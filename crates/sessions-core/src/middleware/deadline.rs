@@ -5,6 +5,7 @@
 //! a back-off that would end after it (it returns the last answer instead). A request can carry an
 //! [`OverallTimeout`] extension to use another value.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -16,7 +17,6 @@ use http_body_util::BodyExt;
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
-use super::ResponseFuture;
 use crate::error::{BoxError, Error, TimeoutKind};
 use crate::transport::ResponseBody;
 
@@ -71,17 +71,16 @@ fn elapsed(after: Duration) -> BoxError {
 impl<S, B> Service<Request<B>> for DeadlineService<S>
 where
     S: Service<Request<B>, Response = Response<ResponseBody>, Error = BoxError>,
-    S::Future: Send + 'static,
 {
     type Response = Response<ResponseBody>;
     type Error = BoxError;
-    type Future = ResponseFuture;
+    type Future = DeadlineFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> ResponseFuture {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let after = req
             .extensions()
             .get::<OverallTimeout>()
@@ -91,29 +90,65 @@ where
             .checked_add(after)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 30));
         req.extensions_mut().insert(Deadline(at));
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            match tokio::time::timeout_at(at, fut).await {
-                Ok(Ok(res)) => Ok(res.map(|body| {
-                    DeadlineBody {
-                        inner: body,
-                        sleep: Box::pin(tokio::time::sleep_until(at)),
-                        after,
-                    }
-                    .boxed_unsync()
-                })),
-                Ok(Err(e)) => Err(e),
-                Err(_) => Err(elapsed(after)),
-            }
-        })
+        DeadlineFuture {
+            inner: self.inner.call(req),
+            // Built inline: a timer is registered only if the response is not there at once.
+            sleep: tokio::time::sleep_until(at),
+            at,
+            after,
+        }
     }
 }
 
-/// A response body that fails once the deadline has passed while it waits for data.
-struct DeadlineBody {
-    inner: ResponseBody,
-    sleep: Pin<Box<Sleep>>,
-    after: Duration,
+pin_project_lite::pin_project! {
+    /// The future of [`DeadlineService`].
+    pub struct DeadlineFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: Sleep,
+        at: Instant,
+        after: Duration,
+    }
+}
+
+impl<F> Future for DeadlineFuture<F>
+where
+    F: Future<Output = Result<Response<ResponseBody>, BoxError>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.inner.poll(cx) {
+            Poll::Ready(Ok(res)) => {
+                let (at, after) = (*this.at, *this.after);
+                Poll::Ready(Ok(res.map(|inner| {
+                    DeadlineBody {
+                        inner,
+                        sleep: tokio::time::sleep_until(at),
+                        after,
+                    }
+                    .boxed_unsync()
+                })))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => match this.sleep.poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(elapsed(*this.after))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that fails once the deadline has passed while it waits for data.
+    struct DeadlineBody {
+        inner: ResponseBody,
+        #[pin]
+        sleep: Sleep,
+        after: Duration,
+    }
 }
 
 impl http_body::Body for DeadlineBody {
@@ -121,15 +156,16 @@ impl http_body::Body for DeadlineBody {
     type Error = BoxError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
         // Data that is already there wins over the deadline; only waiting is bounded.
-        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+        if let Poll::Ready(frame) = Pin::new(this.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        match self.sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(elapsed(self.after)))),
+        match this.sleep.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(elapsed(*this.after)))),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -10,9 +10,13 @@
 //! | a tracing span per operation | [`trace`] | spans the retries |
 //! | overall deadline | [`deadline`] | bounds retries and back-off, and the response body |
 //! | retry | [`retry`] | |
-//! | bearer auth | [`auth`] | inside retry: each attempt gets a fresh token; 401 → refetch once |
+//! | bearer auth | [`auth`] | inside retry: each attempt gets a fresh token; on a 401 with a new token the retry layer resends once |
 //! | per-attempt timeout | [`timeout`] | |
 //! | connection pool | [`crate::transport::connector`] | hyper-util over hyper-rustls |
+//!
+//! Composed this way a call makes one boxed future (in [`HttpService`](crate::transport::HttpService)) and one copy of
+//! the request (kept by the retry layer for any resend, the 401 resend included), and clones no
+//! boxed service.
 //!
 //! Every piece is public, so a stack with one layer swapped can be rebuilt by hand and wrapped
 //! with [`Client::from_service`](crate::Client::from_service):
@@ -43,8 +47,8 @@
 
 use http::Request;
 
-use crate::error::{BoxError, Error, TimeoutKind};
-use crate::transport::{Body, ResponseBody};
+use crate::error::{Error, TimeoutKind};
+use crate::transport::Body;
 
 pub mod auth;
 pub mod deadline;
@@ -53,10 +57,6 @@ pub mod retry;
 pub mod timeout;
 pub mod trace;
 pub mod user_agent;
-
-/// The future every middleware service of this crate returns.
-pub type ResponseFuture =
-    futures_util::future::BoxFuture<'static, Result<http::Response<ResponseBody>, BoxError>>;
 
 /// Whether an error (anywhere in its source chain) is a failure to establish the connection,
 /// which guarantees the request never reached the service.

@@ -68,20 +68,35 @@ where
     fn call(&mut self, mut req: Request<B>) -> WithRequestId<S::Future> {
         // A caller's own id is kept as sent, even when it is not text (then recorded as "").
         let id = match req.headers().get(CLIENT_REQUEST_ID) {
-            Some(existing) => existing.to_str().unwrap_or_default().to_owned(),
+            Some(existing) => Id::Given(existing.to_str().unwrap_or_default().to_owned()),
             None => {
-                let id = uuid::Uuid::new_v4().hyphenated().to_string();
-                if let Ok(value) = HeaderValue::from_str(&id) {
+                let id = uuid::Uuid::new_v4();
+                let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                let text = id.hyphenated().encode_lower(&mut text);
+                if let Ok(value) = HeaderValue::from_str(text) {
                     req.headers_mut().insert(CLIENT_REQUEST_ID, value);
                 }
-                id
+                Id::Generated(id)
             }
         };
-        let id = ClientRequestId(id);
-        req.extensions_mut().insert(id.clone());
         WithRequestId {
             inner: self.inner.call(req),
             id: Some(id),
+        }
+    }
+}
+
+/// The id of one call, kept as a UUID (no allocation) until the response needs its text.
+enum Id {
+    Generated(uuid::Uuid),
+    Given(String),
+}
+
+impl Id {
+    fn into_string(self) -> String {
+        match self {
+            Id::Generated(id) => id.hyphenated().to_string(),
+            Id::Given(s) => s,
         }
     }
 }
@@ -91,7 +106,7 @@ pin_project_lite::pin_project! {
     pub struct WithRequestId<F> {
         #[pin]
         inner: F,
-        id: Option<ClientRequestId>,
+        id: Option<Id>,
     }
 }
 
@@ -105,7 +120,8 @@ where
         let this = self.project();
         let mut res = std::task::ready!(this.inner.poll(cx))?;
         if let Some(id) = this.id.take() {
-            res.extensions_mut().insert(id);
+            res.extensions_mut()
+                .insert(ClientRequestId(id.into_string()));
         }
         Poll::Ready(Ok(res))
     }

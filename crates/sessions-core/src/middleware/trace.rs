@@ -5,14 +5,15 @@
 //! retries (`http.retry_count`, recorded by the retry layer) and the error, if any. Never recorded:
 //! headers (so never the token), request or response bodies (so never code or file contents).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower::{Layer, Service};
-use tracing::Instrument;
+use tracing::Span;
 use tracing::field::Empty;
 
-use super::ResponseFuture;
 use super::request_id::CLIENT_REQUEST_ID;
 use crate::error::BoxError;
 use crate::transport::{Operation, ResponseBody};
@@ -46,17 +47,16 @@ pub struct Trace<S> {
 impl<S, B> Service<Request<B>> for Trace<S>
 where
     S: Service<Request<B>, Response = Response<ResponseBody>, Error = BoxError>,
-    S::Future: Send + 'static,
 {
     type Response = Response<ResponseBody>;
     type Error = BoxError;
-    type Future = ResponseFuture;
+    type Future = TraceFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> ResponseFuture {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
         let op = Operation::of(&req);
         let span = tracing::info_span!(
             "sessions_core.request",
@@ -72,29 +72,104 @@ where
         );
         if span.is_disabled() {
             // No subscriber wants it: skip the instrumentation entirely.
-            return Box::pin(self.inner.call(req));
+            return TraceFuture {
+                inner: self.inner.call(req),
+                span: None,
+            };
         }
-        let fut = {
+        let inner = {
             let _entered = span.enter();
             self.inner.call(req)
         };
-        let record = span.clone();
-        Box::pin(
-            async move {
-                let result = fut.await;
-                match &result {
-                    Ok(res) => {
-                        record.record("http.response.status_code", res.status().as_u16());
-                        tracing::debug!(status = res.status().as_u16(), "response");
-                    }
-                    Err(e) => {
-                        record.record("error", tracing::field::display(e));
-                        tracing::debug!(error = %e, "request failed");
-                    }
-                }
-                result
+        TraceFuture {
+            inner,
+            span: Some(span),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Trace`]: polls the inner future inside the span, and records the outcome.
+    pub struct TraceFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<Span>,
+    }
+}
+
+impl<F> Future for TraceFuture<F>
+where
+    F: Future<Output = Result<Response<ResponseBody>, BoxError>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(span) = this.span.as_ref() else {
+            return this.inner.poll(cx);
+        };
+        let _entered = span.enter();
+        let result = std::task::ready!(this.inner.poll(cx));
+        match &result {
+            Ok(res) => {
+                span.record("http.response.status_code", res.status().as_u16());
+                tracing::debug!(status = res.status().as_u16(), "response");
             }
-            .instrument(span),
-        )
+            Err(e) => {
+                span.record("error", tracing::field::display(e));
+                tracing::debug!(error = %e, "request failed");
+            }
+        }
+        Poll::Ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use tower::ServiceExt;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// Collects the names of the spans that are open when events fire.
+    #[derive(Clone, Default)]
+    struct Spans(Arc<Mutex<Vec<String>>>);
+
+    impl<S> tracing_subscriber::Layer<S> for Spans
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        fn on_event(
+            &self,
+            _event: &tracing::Event<'_>,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if let Some(span) = ctx.lookup_current() {
+                self.0.lock().unwrap().push(span.name().to_owned());
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn events_inside_the_call_belong_to_the_request_span() {
+        let spans = Spans::default();
+        let subscriber = tracing_subscriber::registry().with(spans.clone());
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let inner = tower::service_fn(|_req: Request<()>| async {
+            tracing::info!("inside");
+            Ok::<_, BoxError>(Response::new(ResponseBody::default()))
+        });
+        let res = TraceLayer::new()
+            .layer(inner)
+            .oneshot(Request::new(()))
+            .await;
+        assert!(res.is_ok());
+        let seen = spans.0.lock().unwrap().clone();
+        assert!(!seen.is_empty());
+        assert!(
+            seen.iter().all(|name| name == "sessions_core.request"),
+            "{seen:?}"
+        );
     }
 }

@@ -6,11 +6,10 @@
 //! assert!(layer.value().to_str().unwrap().starts_with("dynsess/0.1.0 sessions-core/"));
 //! ```
 
-use std::task::{Context, Poll};
-
+use http::HeaderValue;
 use http::header::USER_AGENT;
-use http::{HeaderValue, Request};
-use tower::{Layer, Service};
+use tower::Layer;
+use tower_http::set_header::SetRequestHeader;
 
 use crate::error::Error;
 
@@ -65,36 +64,59 @@ impl UserAgentLayer {
 impl<S> Layer<S> for UserAgentLayer {
     type Service = UserAgent<S>;
     fn layer(&self, inner: S) -> UserAgent<S> {
-        UserAgent {
-            inner,
-            value: self.value.clone(),
-        }
+        SetRequestHeader::if_not_present(inner, USER_AGENT, self.value.clone())
     }
 }
 
-/// The service of [`UserAgentLayer`].
-#[derive(Debug, Clone)]
-pub struct UserAgent<S> {
-    inner: S,
-    value: HeaderValue,
-}
+/// The service of [`UserAgentLayer`]: tower-http's `SetRequestHeader`, which leaves a caller's
+/// own `User-Agent` alone.
+pub type UserAgent<S> = SetRequestHeader<S, HeaderValue>;
 
-impl<S, B> Service<Request<B>> for UserAgent<S>
-where
-    S: Service<Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Request;
+    use tower::Service;
+    use tower::ServiceExt;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    fn echo_user_agent() -> impl Service<
+        Request<()>,
+        Response = http::Response<Option<HeaderValue>>,
+        Error = std::convert::Infallible,
+    > {
+        tower::service_fn(|req: Request<()>| async move {
+            Ok(http::Response::new(req.headers().get(USER_AGENT).cloned()))
+        })
     }
 
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+    #[tokio::test]
+    async fn sets_ours_with_the_product_first() {
+        let layer = UserAgentLayer::with_product("app/1").unwrap();
+        let sent = layer
+            .layer(echo_user_agent())
+            .oneshot(Request::new(()))
+            .await;
+        let sent = sent.unwrap().into_body().unwrap();
+        assert_eq!(
+            sent.to_str().unwrap(),
+            format!("app/1 {}", default_user_agent())
+        );
+    }
+
+    #[tokio::test]
+    async fn keeps_a_callers_own() {
+        let mut req = Request::new(());
         req.headers_mut()
-            .entry(USER_AGENT)
-            .or_insert_with(|| self.value.clone());
-        self.inner.call(req)
+            .insert(USER_AGENT, HeaderValue::from_static("mine/2"));
+        let sent = UserAgentLayer::new()
+            .layer(echo_user_agent())
+            .oneshot(req)
+            .await;
+        assert_eq!(sent.unwrap().into_body().unwrap(), "mine/2");
+    }
+
+    #[test]
+    fn rejects_a_product_that_is_not_a_header_value() {
+        assert!(UserAgentLayer::with_product("bad\nvalue").is_err());
     }
 }

@@ -7,8 +7,11 @@
 //! # Ok::<(), sessions_core::Error>(())
 //! ```
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body_util::BodyExt;
@@ -17,9 +20,8 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::crypto::CryptoProvider;
-use tower::ServiceExt;
 
-use super::{Body, HttpService};
+use super::{Body, HttpService, ResponseBody};
 use crate::error::{BoxError, Error, TimeoutKind};
 
 /// Settings of the connection pool.
@@ -109,22 +111,73 @@ pub fn https_connector(connect_timeout: Duration) -> Result<HttpsConnector<HttpC
         .wrap_connector(http))
 }
 
-/// The connection pool as an [`HttpService`]: hyper-util's client over [`https_connector`].
-///
-/// Connect failures come out as [`Error::Connect`], and a connect timeout as [`Error::Timeout`]
-/// of kind [`TimeoutKind::Connect`]. Needs no tokio runtime to build (only to send).
+/// The default base transport (hyper-util's pooled client, HTTP/1.1 and HTTP/2, TLS via rustls),
+/// boxed. Connect failures become [`Error::Connect`], connect timeouts [`Error::Timeout`] of kind
+/// [`TimeoutKind::Connect`]. Needs no tokio runtime to build (only to send).
 pub fn base_transport(options: &TransportOptions) -> Result<HttpService, Error> {
+    Ok(HttpService::new(pooled(options)?))
+}
+
+/// The default base transport as a concrete service, for the default stack to compose without
+/// a boxed boundary.
+pub(crate) fn pooled(options: &TransportOptions) -> Result<Pooled, Error> {
     let connector = https_connector(options.connect_timeout)?;
     let client: HyperClient<_, Body> = HyperClient::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(options.pool_idle_timeout)
         .pool_max_idle_per_host(options.pool_max_idle_per_host)
         .build(connector);
-    let connect_timeout = options.connect_timeout;
-    let svc = client
-        .map_response(|res| res.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync()))
-        .map_err(move |e| map_error(e, connect_timeout));
-    Ok(HttpService::new(svc))
+    Ok(Pooled {
+        client: Arc::new(client),
+        connect_timeout: options.connect_timeout,
+    })
+}
+
+/// hyper-util's pooled client behind an `Arc`: cloning it (once per call, into the call's
+/// future) is one reference count, and hyper-util sends through `&self`.
+#[derive(Clone)]
+pub(crate) struct Pooled {
+    client: Arc<HyperClient<HttpsConnector<HttpConnector>, Body>>,
+    connect_timeout: Duration,
+}
+
+impl tower::Service<http::Request<Body>> for Pooled {
+    type Response = http::Response<ResponseBody>;
+    type Error = BoxError;
+    type Future = PooledFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        // hyper-util's client is always ready: it waits for a connection inside the call.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> PooledFuture {
+        PooledFuture {
+            inner: self.client.request(request),
+            connect_timeout: self.connect_timeout,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Pooled`]: hyper-util's, with the body boxed and the error typed.
+    pub(crate) struct PooledFuture {
+        #[pin]
+        inner: hyper_util::client::legacy::ResponseFuture,
+        connect_timeout: Duration,
+    }
+}
+
+impl Future for PooledFuture {
+    type Output = Result<http::Response<ResponseBody>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        Poll::Ready(match std::task::ready!(this.inner.poll(cx)) {
+            Ok(res) => Ok(res.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync())),
+            Err(e) => Err(map_error(e, *this.connect_timeout)),
+        })
+    }
 }
 
 fn map_error(e: hyper_util::client::legacy::Error, connect_timeout: Duration) -> BoxError {

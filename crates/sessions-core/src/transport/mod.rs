@@ -6,21 +6,137 @@ pub mod connector;
 
 pub use body::{Body, ByteStream, ResponseBody, StreamFactory};
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
 use crate::error::BoxError;
 
-/// The type-erased service every layer of the stack is wrapped into.
+/// The type-erased service a [`crate::Client`] sends through: the default stack, or any tower
+/// service you wrap with [`HttpService::new`].
 ///
-/// It is `Clone + Send + Sync`, so a [`crate::Client`] is cheap to clone and needs no background task.
-pub type HttpService =
-    tower::util::BoxCloneSyncService<http::Request<Body>, http::Response<ResponseBody>, BoxError>;
+/// Cloning it is one reference-count increment (the stack is shared, never copied into a new
+/// box), and each call makes exactly one boxed future: the service is cloned into it (for the
+/// default stack that clone is a handful of reference counts, no allocation) and driven with
+/// `oneshot`. It is `Clone + Send + Sync`, so a [`crate::Client`] needs no background task.
+#[derive(Clone)]
+pub struct HttpService {
+    inner: Arc<dyn SendShared>,
+}
+
+/// The future of one call through an [`HttpService`].
+pub type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<ResponseBody>, BoxError>> + Send + 'static>>;
+
+/// A stack that can be called through a shared reference (by cloning itself into the future).
+trait SendShared: Send + Sync {
+    fn send(&self, request: http::Request<Body>) -> ResponseFuture;
+}
+
+impl<S> SendShared for S
+where
+    S: tower::Service<
+            http::Request<Body>,
+            Response = http::Response<ResponseBody>,
+            Error = BoxError,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    fn send(&self, request: http::Request<Body>) -> ResponseFuture {
+        Box::pin(tower::ServiceExt::oneshot(self.clone(), request))
+    }
+}
+
+impl HttpService {
+    /// Erase the type of `service`.
+    pub fn new<S>(service: S) -> Self
+    where
+        S: tower::Service<
+                http::Request<Body>,
+                Response = http::Response<ResponseBody>,
+                Error = BoxError,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        HttpService {
+            inner: Arc::new(service),
+        }
+    }
+
+    /// Send one request through the stack (no `poll_ready` needed: the future drives it).
+    pub fn send(&self, request: http::Request<Body>) -> ResponseFuture {
+        self.inner.send(request)
+    }
+}
+
+impl fmt::Debug for HttpService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HttpService")
+    }
+}
+
+impl tower::Service<http::Request<Body>> for HttpService {
+    type Response = http::Response<ResponseBody>;
+    type Error = BoxError;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        // Readiness of the wrapped stack is driven inside each call's future.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> ResponseFuture {
+        self.send(request)
+    }
+}
 
 /// A type-erased layer over [`HttpService`], as taken by `ClientBuilder::layer`.
-pub type BoxLayer = tower::util::BoxCloneSyncServiceLayer<
-    HttpService,
-    http::Request<Body>,
-    http::Response<ResponseBody>,
-    BoxError,
->;
+#[derive(Clone)]
+pub struct BoxLayer {
+    wrap: Arc<dyn Fn(HttpService) -> HttpService + Send + Sync>,
+}
+
+impl BoxLayer {
+    /// Erase the type of `layer`.
+    pub fn new<L>(layer: L) -> Self
+    where
+        L: tower::Layer<HttpService> + Send + Sync + 'static,
+        L::Service: tower::Service<
+                http::Request<Body>,
+                Response = http::Response<ResponseBody>,
+                Error = BoxError,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<http::Request<Body>>>::Future: Send + 'static,
+    {
+        BoxLayer {
+            wrap: Arc::new(move |inner| HttpService::new(layer.layer(inner))),
+        }
+    }
+}
+
+impl tower::Layer<HttpService> for BoxLayer {
+    type Service = HttpService;
+    fn layer(&self, inner: HttpService) -> HttpService {
+        (self.wrap)(inner)
+    }
+}
+
+impl fmt::Debug for BoxLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoxLayer")
+    }
+}
 
 /// Whether an operation may be sent again after a failure that happened after it may have reached
 /// the service.

@@ -16,6 +16,8 @@
 //! The operation comes from the request's [`Operation`] extension ([`Operation::of`]).
 //! Each retry emits a `debug` event and records `http.retry_count` on the current span.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -23,10 +25,11 @@ use std::time::{Duration, SystemTime};
 use http::{Request, Response};
 use tower::retry::budget::{Budget, TpsBudget};
 use tower::util::rng::HasherRng;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, Service};
 
+use super::auth::NewTokenAvailable;
 use super::deadline::Deadline;
-use super::{ResponseFuture, try_clone_request};
+use super::try_clone_request;
 use crate::error::BoxError;
 use crate::transport::{Body, Operation, ResponseBody};
 
@@ -190,107 +193,314 @@ pub struct Retry<S> {
 
 impl<S> Service<Request<Body>> for Retry<S>
 where
-    S: Service<Request<Body>, Response = Response<ResponseBody>, Error = BoxError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request<Body>, Response = Response<ResponseBody>, Error = BoxError> + Clone,
 {
     type Response = Response<ResponseBody>;
     type Error = BoxError;
-    type Future = ResponseFuture;
+    type Future = RetryFuture<S, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Body>) -> ResponseFuture {
-        // The standard tower swap: take the service that was polled ready, leave a clone behind.
-        // The same service is driven ready again for any retry, so one clone per call suffices.
-        let clone = self.inner.clone();
-        let svc = std::mem::replace(&mut self.inner, clone);
-        let config = self.config.clone();
-        let budget = self.budget.clone();
-        Box::pin(run(svc, req, config, budget))
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        if let Some(b) = &self.budget {
+            b.deposit();
+        }
+        let op = Operation::of(&req);
+        let deadline = req.extensions().get::<Deadline>().map(|d| d.0);
+        // The one copy of the request for a resend (a retry, or the auth layer's 401 resend).
+        let copy = try_clone_request(&req);
+        // The standard tower swap: take the service that was polled ready, leave a clone behind;
+        // the same service is driven ready again for any resend. Without a copy there is none.
+        let (fut, svc) = if copy.is_some() {
+            let clone = self.inner.clone();
+            let mut svc = std::mem::replace(&mut self.inner, clone);
+            (svc.call(req), Some(svc))
+        } else {
+            (self.inner.call(req), None)
+        };
+        RetryFuture {
+            state: State::Calling { fut },
+            svc,
+            copy,
+            op,
+            deadline,
+            config: self.config.clone(),
+            budget: self.budget.clone(),
+            attempt: 1,
+            resent_after_401: false,
+            rng: None,
+        }
     }
 }
 
-async fn run<S>(
-    mut svc: S,
-    mut req: Request<Body>,
-    config: Arc<RetryConfig>,
-    budget: Option<Arc<TpsBudget>>,
-) -> Result<Response<ResponseBody>, BoxError>
-where
-    S: Service<Request<Body>, Response = Response<ResponseBody>, Error = BoxError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    let op = Operation::of(&req);
-    let deadline = req.extensions().get::<Deadline>().map(|d| d.0);
-    if let Some(b) = &budget {
-        b.deposit();
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Calling { #[pin] fut: F },
+        Sleeping { #[pin] sleep: tokio::time::Sleep },
+        Resending,
     }
-    let mut rng = HasherRng::default();
-    let mut attempt: u32 = 1;
-    loop {
-        // Copy the request before it is sent; `None` means it cannot be sent again.
-        let next = if attempt < config.max_attempts {
-            try_clone_request(&req)
-        } else {
-            None
-        };
-        let result = if attempt == 1 {
-            svc.call(req).await
-        } else {
-            match svc.ready().await {
-                Ok(ready) => ready.call(req).await,
-                Err(e) => Err(e),
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Retry`]: one attempt after another, with the back-off in between.
+    pub struct RetryFuture<S, F> {
+        #[pin]
+        state: State<F>,
+        svc: Option<S>,
+        copy: Option<Request<Body>>,
+        op: Operation,
+        deadline: Option<tokio::time::Instant>,
+        config: Arc<RetryConfig>,
+        budget: Option<Arc<TpsBudget>>,
+        attempt: u32,
+        resent_after_401: bool,
+        rng: Option<HasherRng>,
+    }
+}
+
+/// What to do after an attempt.
+enum Next {
+    Return,
+    /// Send again at once (the auth layer has a new token after a 401).
+    Resend,
+    /// Send again after this back-off.
+    Retry(Duration),
+}
+
+impl<S, F> Future for RetryFuture<S, F>
+where
+    S: Service<Request<Body>, Response = Response<ResponseBody>, Error = BoxError, Future = F>,
+    F: Future<Output = Result<Response<ResponseBody>, BoxError>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Calling { fut } => {
+                    let result = std::task::ready!(fut.poll(cx));
+                    if this.copy.is_none() {
+                        return Poll::Ready(result);
+                    }
+                    let next = decide(
+                        &result,
+                        this.op,
+                        this.config,
+                        *this.attempt,
+                        *this.resent_after_401,
+                        this.rng.get_or_insert_with(HasherRng::default),
+                    );
+                    let wait = match next {
+                        Next::Return => return Poll::Ready(result),
+                        Next::Resend => None,
+                        Next::Retry(wait) => Some(wait),
+                    };
+                    if let Some(wait) = wait {
+                        let reason = reason_of(this.op, &result);
+                        if this
+                            .deadline
+                            .is_some_and(|d| tokio::time::Instant::now() + wait >= d)
+                        {
+                            tracing::debug!(
+                                operation = this.op.name,
+                                ?reason,
+                                "not retrying: the back-off would pass the deadline"
+                            );
+                            return Poll::Ready(result);
+                        }
+                        if this.budget.as_ref().is_some_and(|b| !b.withdraw()) {
+                            tracing::debug!(
+                                operation = this.op.name,
+                                ?reason,
+                                "not retrying: retry budget exhausted"
+                            );
+                            return Poll::Ready(result);
+                        }
+                        // Drop the failed answer first, so its connection goes back to the pool.
+                        drop(result);
+                        tracing::Span::current().record("http.retry_count", *this.attempt);
+                        tracing::debug!(
+                            operation = this.op.name,
+                            attempt = *this.attempt,
+                            ?reason,
+                            delay_ms = wait.as_millis() as u64,
+                            "retrying"
+                        );
+                        *this.attempt += 1;
+                        this.state.set(State::Sleeping {
+                            sleep: tokio::time::sleep(wait),
+                        });
+                    } else {
+                        drop(result);
+                        tracing::debug!(
+                            operation = this.op.name,
+                            "401: resending with a new token"
+                        );
+                        *this.resent_after_401 = true;
+                        this.state.set(State::Resending);
+                    }
+                }
+                StateProj::Sleeping { sleep } => {
+                    std::task::ready!(sleep.poll(cx));
+                    this.state.set(State::Resending);
+                }
+                StateProj::Resending => {
+                    let (Some(svc), Some(req)) = (this.svc.as_mut(), this.copy.take()) else {
+                        return Poll::Ready(Err(Box::new(crate::Error::invalid(
+                            "a retry future was polled after it completed",
+                        ))));
+                    };
+                    if let Err(e) = std::task::ready!(svc.poll_ready(cx)) {
+                        return Poll::Ready(Err(e));
+                    }
+                    // Copy again while another resend is still possible.
+                    let more = *this.attempt < this.config.max_attempts || !*this.resent_after_401;
+                    *this.copy = if more { try_clone_request(&req) } else { None };
+                    let fut = svc.call(req);
+                    this.state.set(State::Calling { fut });
+                }
             }
-        };
-        let Some(next) = next else { return result };
-        let (reason, server_delay) = match &result {
-            Ok(res) if policy::retryable_status(op.retryable, res.status()) => (
-                RetryReason::Status(res.status()),
-                policy::retry_after(res.headers(), SystemTime::now()),
-            ),
-            Ok(_) => return result,
-            Err(e) => match policy::retryable_error(op.retryable, &**e) {
-                Some(reason) => (reason, None),
-                None => return result,
-            },
-        };
-        let wait = policy::delay(&config, attempt, server_delay, &mut rng);
-        if deadline.is_some_and(|d| tokio::time::Instant::now() + wait >= d) {
-            tracing::debug!(
-                operation = op.name,
-                ?reason,
-                "not retrying: the back-off would pass the deadline"
-            );
-            return result;
         }
-        if budget.as_ref().is_some_and(|b| !b.withdraw()) {
-            tracing::debug!(
-                operation = op.name,
-                ?reason,
-                "not retrying: retry budget exhausted"
-            );
-            return result;
+    }
+}
+
+fn decide(
+    result: &Result<Response<ResponseBody>, BoxError>,
+    op: &Operation,
+    config: &RetryConfig,
+    attempt: u32,
+    resent_after_401: bool,
+    rng: &mut HasherRng,
+) -> Next {
+    if let Ok(res) = result
+        && !resent_after_401
+        && res.extensions().get::<NewTokenAvailable>().is_some()
+    {
+        return Next::Resend;
+    }
+    if attempt >= config.max_attempts {
+        return Next::Return;
+    }
+    let server_delay = match result {
+        Ok(res) if policy::retryable_status(op.retryable, res.status()) => {
+            policy::retry_after(res.headers(), SystemTime::now())
         }
-        // Drop the failed answer first, so its connection goes back to the pool.
-        drop(result);
-        tracing::Span::current().record("http.retry_count", attempt);
-        tracing::debug!(
-            operation = op.name,
-            attempt,
-            ?reason,
-            delay_ms = wait.as_millis() as u64,
-            "retrying"
-        );
-        tokio::time::sleep(wait).await;
-        req = next;
-        attempt += 1;
+        Ok(_) => return Next::Return,
+        Err(e) => match policy::retryable_error(op.retryable, &**e) {
+            Some(_) => None,
+            None => return Next::Return,
+        },
+    };
+    Next::Retry(policy::delay(config, attempt, server_delay, rng))
+}
+
+fn reason_of(
+    op: &Operation,
+    result: &Result<Response<ResponseBody>, BoxError>,
+) -> Option<RetryReason> {
+    match result {
+        Ok(res) => Some(RetryReason::Status(res.status())),
+        Err(e) => policy::retryable_error(op.retryable, &**e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use http::StatusCode;
+    use tower::ServiceExt;
+
+    /// Answers with `statuses` in turn (the last one forever) and counts the calls; a 401 carries
+    /// the auth layer's mark when `marked`.
+    fn scripted(
+        statuses: &'static [u16],
+        marked: bool,
+        calls: Arc<AtomicUsize>,
+    ) -> impl Service<
+        Request<Body>,
+        Response = Response<ResponseBody>,
+        Error = BoxError,
+        Future = impl Future<Output = Result<Response<ResponseBody>, BoxError>>,
+    > + Clone {
+        tower::service_fn(move |_req: Request<Body>| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let status = statuses[n.min(statuses.len() - 1)];
+                let mut res = Response::new(ResponseBody::default());
+                *res.status_mut() = StatusCode::from_u16(status).unwrap();
+                if marked && status == 401 {
+                    res.extensions_mut().insert(NewTokenAvailable);
+                }
+                Ok::<_, BoxError>(res)
+            }
+        })
+    }
+
+    fn request(op: Operation) -> Request<Body> {
+        let mut req = Request::new(Body::from("{}"));
+        req.extensions_mut().insert(op);
+        req
+    }
+
+    fn fast() -> RetryConfig {
+        RetryConfig::default()
+            .base_delay(Duration::from_millis(1))
+            .budget(None)
+    }
+
+    #[tokio::test]
+    async fn a_marked_401_is_resent_once_even_with_retries_disabled() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = RetryLayer::new(RetryConfig::disabled()).layer(scripted(
+            &[401, 401, 200],
+            true,
+            calls.clone(),
+        ));
+        let res = svc
+            .oneshot(request(Operation::not_idempotent("execute")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "one resend, not more");
+    }
+
+    #[tokio::test]
+    async fn code_runs_are_not_retried_on_5xx_but_reads_are() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = RetryLayer::new(fast()).layer(scripted(&[503, 200], false, calls.clone()));
+        let res = svc
+            .oneshot(request(Operation::not_idempotent("execute")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = RetryLayer::new(fast()).layer(scripted(&[503, 503, 200], false, calls.clone()));
+        let res = svc
+            .oneshot(request(Operation::idempotent("files.list")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_one_shot_body_is_sent_once() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = RetryLayer::new(fast()).layer(scripted(&[429, 200], false, calls.clone()));
+        let stream = futures_util::stream::once(async { Ok(bytes::Bytes::from_static(b"x")) });
+        let mut req = Request::new(Body::stream(Box::pin(stream), Some(1)));
+        req.extensions_mut()
+            .insert(Operation::not_idempotent("files.upload"));
+        let res = svc.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

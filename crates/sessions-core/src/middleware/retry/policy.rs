@@ -67,6 +67,10 @@ pub fn retryable_error(
                 _ => None,
             };
         }
+        // tower's own timeout, for stacks rebuilt with it in place of ours.
+        if e.is::<tower::timeout::error::Elapsed>() {
+            return Some(RetryReason::Timeout);
+        }
         if e.is::<hyper::Error>()
             || e.is::<hyper_util::client::legacy::Error>()
             || e.is::<std::io::Error>()

@@ -1,0 +1,123 @@
+//! JSON numbers serde_json cannot hold exactly, made safe before parsing.
+//!
+//! serde_json (without `arbitrary_precision`) rounds an integer beyond 64 bits to the nearest
+//! `f64` and refuses a number beyond `f64`'s range (`1e400`) with an error, which would fail the
+//! whole execution. Both are legal JSON and code does print them (`2**70`, `Decimal('1e400')`).
+//! Such a number is rewritten as a JSON string of its exact literal text; every other number is
+//! left alone (integers that fit `i64`/`u64` stay exact, decimals become the nearest `f64`).
+
+use std::borrow::Cow;
+
+/// `body` with every number that serde_json would round or refuse turned into a string of its
+/// literal text; borrowed (no copy) when there is none, which is the usual case.
+pub(crate) fn exact_numbers(body: &[u8]) -> Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => i = skip_string(body, i + 1),
+            b'-' | b'0'..=b'9' => {
+                let end = number_end(body, i);
+                if !fits(&body[i..end]) {
+                    let buf = out.get_or_insert_with(|| Vec::with_capacity(body.len() + 8));
+                    buf.extend_from_slice(&body[copied..i]);
+                    buf.push(b'"');
+                    buf.extend_from_slice(&body[i..end]);
+                    buf.push(b'"');
+                    copied = end;
+                }
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    match out {
+        None => Cow::Borrowed(body),
+        Some(mut buf) => {
+            buf.extend_from_slice(&body[copied..]);
+            Cow::Owned(buf)
+        }
+    }
+}
+
+/// The index after the closing quote of a string whose content starts at `i`.
+fn skip_string(body: &[u8], mut i: usize) -> usize {
+    while i < body.len() {
+        match body[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    body.len()
+}
+
+fn number_end(body: &[u8], mut i: usize) -> usize {
+    while i < body.len() && matches!(body[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+        i += 1;
+    }
+    i
+}
+
+/// Whether serde_json reads this number token exactly (or as the nearest `f64` for decimals).
+/// Tokens that are not numbers at all are left for serde_json to reject.
+fn fits(token: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(token) else {
+        return true;
+    };
+    let is_integer = !token.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    if is_integer {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return true;
+        }
+        return if text.starts_with('-') {
+            text.parse::<i64>().is_ok()
+        } else {
+            text.parse::<u64>().is_ok()
+        };
+    }
+    // Not a valid float literal: serde_json will report it.
+    text.parse::<f64>().map_or(true, f64::is_finite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn parse(text: &str) -> Value {
+        serde_json::from_slice(&exact_numbers(text.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn numbers_that_fit_are_untouched_and_not_copied() {
+        let text =
+            br#"{"a":1,"b":-9223372036854775808,"c":18446744073709551615,"d":1.5e300,"s":"1e400"}"#;
+        assert!(matches!(exact_numbers(text), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn big_integers_and_out_of_range_numbers_keep_their_exact_text() {
+        let v = parse(
+            r#"{"big":1180591620717411303425,"neg":-99999999999999999999,"huge":1e400,"tiny":-1E+400,"ok":2}"#,
+        );
+        assert_eq!(
+            v,
+            json!({"big":"1180591620717411303425","neg":"-99999999999999999999","huge":"1e400","tiny":"-1E+400","ok":2})
+        );
+    }
+
+    #[test]
+    fn strings_with_quotes_and_digits_are_skipped() {
+        let v = parse(r#"["a\"1e400\\", 1e400, "x"]"#);
+        assert_eq!(v, json!(["a\"1e400\\", "1e400", "x"]));
+    }
+
+    #[test]
+    fn underflow_is_a_number_and_malformed_text_is_left_to_serde() {
+        assert_eq!(parse("1e-400"), json!(0.0));
+        assert!(serde_json::from_slice::<Value>(&exact_numbers(b"[1.2.3]")).is_err());
+    }
+}
