@@ -39,10 +39,10 @@ pub fn sanitize_code(code: &str) -> Cow<'_, str> {
         return Cow::Borrowed(code);
     }
     // Uniformly indented Python (strings holding fence lines included) only needs its margin.
-    if let Cow::Owned(dedented) = dedent(code) {
-        if lexer::is_plain_python(&dedented) {
-            return Cow::Owned(dedented);
-        }
+    if let Cow::Owned(dedented) = dedent(code)
+        && lexer::is_plain_python(&dedented)
+    {
+        return Cow::Owned(dedented);
     }
     let code = extract_fenced(code);
     let code = then(code, strip_python_line);
