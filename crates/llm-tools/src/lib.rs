@@ -33,12 +33,15 @@ pub mod hosted;
 #[cfg(feature = "async-openai")]
 pub mod openai;
 mod tool;
+pub mod turn;
 
 pub use hosted::{FileInput, HostedCodeInterpreterTool};
+pub use providers::Format;
 pub use tool::{
     AnthropicTurnOutput, ChatTurnOutput, CodeInterpreterTool, GeminiTurnOutput,
     ResponsesTurnOutput, ToolError, ToolImage, ToolOptions,
 };
+pub use turn::{RejectedCall, TurnOutcome};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -17,7 +17,8 @@ use crate::definition::{AvailableFile, DescriptionFacts, InvalidToolName, ToolNa
 use crate::file_changes::{FileSnapshot, diff_files, snapshot_of};
 use crate::hosted::{HostedCodeInterpreterTool, StageError, StagingReport};
 use crate::output::{OutputLimits, ToolOutput};
-use crate::providers::{self, FoundCalls, ShapeError};
+use crate::providers::{self, FoundCall, FoundCalls, ShapeError};
+use crate::turn::{RejectedCall, TurnOutcome};
 
 /// How the tool behaves. Every field has a sensible default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +90,19 @@ pub struct ChatTurnOutput {
     pub images: Vec<ToolImage>,
     /// Calls for other tools, untouched: answer them yourself before the next user message.
     pub unhandled: Vec<Value>,
+    /// Calls that were not run because they cannot be answered as sent (no id).
+    pub rejected: Vec<RejectedCall>,
+}
+
+impl ChatTurnOutput {
+    /// Whether every call was answered, there were none, or the answer is incomplete.
+    pub fn outcome(&self) -> TurnOutcome {
+        TurnOutcome::of(
+            self.messages.len(),
+            self.unhandled.len(),
+            self.rejected.len(),
+        )
+    }
 }
 
 impl ChatTurnOutput {
@@ -106,6 +120,15 @@ pub struct ResponsesTurnOutput {
     pub items: Vec<Value>,
     /// Calls for other tools, untouched.
     pub unhandled: Vec<Value>,
+    /// Calls that were not run because they cannot be answered as sent (no id).
+    pub rejected: Vec<RejectedCall>,
+}
+
+impl ResponsesTurnOutput {
+    /// Whether every call was answered, there were none, or the answer is incomplete.
+    pub fn outcome(&self) -> TurnOutcome {
+        TurnOutcome::of(self.items.len(), self.unhandled.len(), self.rejected.len())
+    }
 }
 
 /// The answer to an Anthropic turn.
@@ -115,6 +138,15 @@ pub struct AnthropicTurnOutput {
     pub blocks: Vec<Value>,
     /// `tool_use` blocks for other tools, untouched.
     pub unhandled: Vec<Value>,
+    /// Calls that were not run because they cannot be answered as sent (no id).
+    pub rejected: Vec<RejectedCall>,
+}
+
+impl AnthropicTurnOutput {
+    /// Whether every call was answered, there were none, or the answer is incomplete.
+    pub fn outcome(&self) -> TurnOutcome {
+        TurnOutcome::of(self.blocks.len(), self.unhandled.len(), self.rejected.len())
+    }
 }
 
 impl AnthropicTurnOutput {
@@ -131,6 +163,15 @@ pub struct GeminiTurnOutput {
     pub parts: Vec<Value>,
     /// `functionCall` parts for other tools, untouched.
     pub unhandled: Vec<Value>,
+    /// Calls that were not run because they cannot be answered as sent (no id).
+    pub rejected: Vec<RejectedCall>,
+}
+
+impl GeminiTurnOutput {
+    /// Whether every call was answered, there were none, or the answer is incomplete.
+    pub fn outcome(&self) -> TurnOutcome {
+        TurnOutcome::of(self.parts.len(), self.unhandled.len(), self.rejected.len())
+    }
 }
 
 impl GeminiTurnOutput {
@@ -378,95 +419,129 @@ impl CodeInterpreterTool {
         }
     }
 
-    /// Answer one call found in a turn: ours runs, others are handed back or answered.
+    /// Answer one call: ours runs, others are answered with an error or handed back (`None`).
+    #[cfg(feature = "async-openai")]
     pub(crate) async fn answer(&self, call: &ToolCall<'_>) -> Option<ToolOutput> {
-        if call.name == self.name.as_str() || self.options.answer_unknown_tools {
+        if self.answers(call) {
             Some(self.execute_call(call).await)
         } else {
             None
         }
     }
 
+    /// Whether this tool answers a call: ours, or any with `answer_unknown_tools`.
+    pub(crate) fn answers(&self, call: &ToolCall<'_>) -> bool {
+        call.name == self.name.as_str() || self.options.answer_unknown_tools
+    }
+
+    /// Run the calls of a turn this tool answers, in order. `id_field` names the id the provider
+    /// requires (a call without it is rejected, not run); `None` when ids are optional (Gemini).
+    async fn answer_turn<'f, 'a>(
+        &self,
+        found: &'f FoundCalls<'a>,
+        id_field: Option<&'static str>,
+    ) -> TurnAnswers<'f, 'a> {
+        let mut answers = TurnAnswers {
+            answered: Vec::with_capacity(found.calls.len()),
+            unhandled: others(found),
+            rejected: Vec::new(),
+        };
+        for found_call in &found.calls {
+            let call = &found_call.call;
+            if !self.answers(call) {
+                answers.unhandled.push(found_call.raw.clone());
+            } else if let Some(field) = id_field.filter(|_| call.id.trim().is_empty()) {
+                let error = CallError::MissingId {
+                    name: call.name.to_string(),
+                    field,
+                };
+                tracing::warn!(error = %error, "tool call rejected");
+                answers.rejected.push(RejectedCall {
+                    raw: found_call.raw.clone(),
+                    error,
+                });
+            } else {
+                answers
+                    .answered
+                    .push((found_call, self.execute_call(call).await));
+            }
+        }
+        answers
+    }
+
     /// Handle an OpenAI Chat turn: a completion, an assistant message or a `tool_calls` array.
+    /// Check [`ChatTurnOutput::outcome`] before sending the messages.
     pub async fn handle_chat(&self, turn: &Value) -> Result<ChatTurnOutput, ToolError> {
         let found = providers::chat::find_calls(turn)?;
+        let answers = self.answer_turn(&found, Some("id")).await;
         let mut out = ChatTurnOutput {
-            unhandled: others(&found),
+            unhandled: answers.unhandled,
+            rejected: answers.rejected,
             ..Default::default()
         };
-        for call in &found.calls {
-            match self.answer(&call.call).await {
-                Some(output) => {
-                    out.messages
-                        .push(providers::chat::tool_message(&call.call.id, &output));
-                    let id = &call.call.id;
-                    out.images
-                        .extend(output.images.into_iter().map(|image| ToolImage {
-                            call_id: id.to_string(),
-                            image,
-                        }));
-                }
-                None => out.unhandled.push(call.raw.clone()),
-            }
+        for (call, output) in answers.answered {
+            let id = &call.call.id;
+            out.messages
+                .push(providers::chat::tool_message(id, &output));
+            out.images
+                .extend(output.images.into_iter().map(|image| ToolImage {
+                    call_id: id.to_string(),
+                    image,
+                }));
         }
         Ok(out)
     }
 
     /// Handle an OpenAI Responses turn: a response, its `output` array, or one item.
+    /// Check [`ResponsesTurnOutput::outcome`] before sending the items.
     pub async fn handle_responses(&self, turn: &Value) -> Result<ResponsesTurnOutput, ToolError> {
         let found = providers::responses::find_calls(turn)?;
-        let mut out = ResponsesTurnOutput {
-            unhandled: others(&found),
-            ..Default::default()
-        };
-        for call in &found.calls {
-            match self.answer(&call.call).await {
-                Some(output) => out.items.push(providers::responses::function_call_output(
-                    &call.call.id,
-                    &output,
-                )),
-                None => out.unhandled.push(call.raw.clone()),
-            }
-        }
-        Ok(out)
+        let answers = self.answer_turn(&found, Some("call_id")).await;
+        Ok(ResponsesTurnOutput {
+            items: answers
+                .answered
+                .iter()
+                .map(|(call, output)| {
+                    providers::responses::function_call_output(&call.call.id, output)
+                })
+                .collect(),
+            unhandled: answers.unhandled,
+            rejected: answers.rejected,
+        })
     }
 
     /// Handle an Anthropic turn: a message, its `content` array, or one block.
+    /// Check [`AnthropicTurnOutput::outcome`] before sending the user message.
     pub async fn handle_anthropic(&self, turn: &Value) -> Result<AnthropicTurnOutput, ToolError> {
         let found = providers::anthropic::find_calls(turn)?;
-        let mut out = AnthropicTurnOutput {
-            unhandled: others(&found),
-            ..Default::default()
-        };
-        for call in &found.calls {
-            match self.answer(&call.call).await {
-                Some(output) => out
-                    .blocks
-                    .push(providers::anthropic::tool_result(&call.call.id, &output)),
-                None => out.unhandled.push(call.raw.clone()),
-            }
-        }
-        Ok(out)
+        let answers = self.answer_turn(&found, Some("id")).await;
+        Ok(AnthropicTurnOutput {
+            blocks: answers
+                .answered
+                .iter()
+                .map(|(call, output)| providers::anthropic::tool_result(&call.call.id, output))
+                .collect(),
+            unhandled: answers.unhandled,
+            rejected: answers.rejected,
+        })
     }
 
-    /// Handle a Gemini turn: a `generateContent` response, a content, or parts.
+    /// Handle a Gemini turn: a `generateContent` response, a content, or parts (either casing).
+    /// Check [`GeminiTurnOutput::outcome`] before sending the user content.
     pub async fn handle_gemini(&self, turn: &Value) -> Result<GeminiTurnOutput, ToolError> {
         let found = providers::gemini::find_calls(turn)?;
-        let mut out = GeminiTurnOutput {
-            unhandled: others(&found),
-            ..Default::default()
-        };
-        for call in &found.calls {
-            match self.answer(&call.call).await {
-                Some(output) => out.parts.push(providers::gemini::function_response(
-                    &call.call.id,
-                    &call.call.name,
-                    &output,
-                )),
-                None => out.unhandled.push(call.raw.clone()),
-            }
-        }
-        Ok(out)
+        let answers = self.answer_turn(&found, None).await;
+        Ok(GeminiTurnOutput {
+            parts: answers
+                .answered
+                .iter()
+                .map(|(call, output)| {
+                    providers::gemini::function_response(&call.call.id, &call.call.name, output)
+                })
+                .collect(),
+            unhandled: answers.unhandled,
+            rejected: answers.rejected,
+        })
     }
 
     /// Handle an MCP `tools/call` (request or params) and return the `CallToolResult`. An unknown
@@ -520,6 +595,13 @@ impl Drop for CodeInterpreterTool {
             });
         }
     }
+}
+
+/// The calls of one turn, sorted by what became of them.
+struct TurnAnswers<'f, 'a> {
+    answered: Vec<(&'f FoundCall<'a>, ToolOutput)>,
+    unhandled: Vec<Value>,
+    rejected: Vec<RejectedCall>,
 }
 
 fn others(found: &FoundCalls<'_>) -> Vec<Value> {

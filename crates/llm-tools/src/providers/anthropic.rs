@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::{Value, json};
 
-use super::{FoundCall, FoundCalls, ShapeError, str_at};
+use super::{Format, FoundCall, FoundCalls, ShapeError, str_at};
 use crate::call::{Arguments, ToolCall};
 use crate::output::{ImageNote, ToolOutput};
 
@@ -20,6 +20,8 @@ use crate::output::{ImageNote, ToolOutput};
 /// assert_eq!(found.calls[0].call.id, "toolu_1");
 /// ```
 pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
+    const EXPECTED: &str = "a message, a content array or a content block";
+    ShapeError::check_format(Format::Anthropic, EXPECTED, value)?;
     let blocks: &[Value] = match value {
         Value::Array(blocks) => blocks,
         Value::Object(map) => match map.get("content") {
@@ -28,16 +30,16 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
             _ if map.contains_key("type") => std::slice::from_ref(value),
             _ => {
                 return Err(ShapeError::new(
-                    "Anthropic",
-                    "a message, a content array or a content block",
+                    Format::Anthropic.provider(),
+                    EXPECTED,
                     value,
                 ));
             }
         },
         other => {
             return Err(ShapeError::new(
-                "Anthropic",
-                "a message, a content array or a content block",
+                Format::Anthropic.provider(),
+                EXPECTED,
                 other,
             ));
         }
