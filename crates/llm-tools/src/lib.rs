@@ -15,6 +15,7 @@
 //! [`truncate`]) is pure and usable on its own.
 #![deny(missing_docs)]
 
+pub mod budget;
 pub mod call;
 pub mod definition;
 pub mod output;
@@ -22,14 +23,16 @@ pub mod providers;
 pub mod sanitize;
 pub mod truncate;
 
+pub use budget::Budget;
 pub use call::{Arguments, CallError, ParseOptions, ParsedCall, ToolCall};
 pub use definition::{AvailableFile, DescriptionFacts, InvalidToolName, ToolName, ToolSpec};
 pub use output::{
-    ChangedFile, FileChange, ImageNote, OutputLimits, ToolOutput, ToolStatus, Truncation,
+    ChangedFile, FileChange, ImageNote, ListCut, OutputLimits, ToolOutput, ToolStatus, Truncation,
 };
 pub use providers::{FoundCall, FoundCalls, ShapeError};
 mod file_changes;
 pub mod hosted;
+pub mod images;
 #[cfg(feature = "async-openai")]
 pub mod openai;
 mod tool;

@@ -12,11 +12,12 @@ use serde_json::Value;
 use sessions_core::api::{ExecuteRequest, Session};
 use sessions_core::{FileKind, Image};
 
+use crate::budget::Budget;
 use crate::call::{CallError, ParseOptions, ToolCall};
 use crate::definition::{AvailableFile, DescriptionFacts, InvalidToolName, ToolName, ToolSpec};
 use crate::file_changes::{FileSnapshot, diff_files, snapshot_of};
 use crate::hosted::{HostedCodeInterpreterTool, StageError, StagingReport};
-use crate::output::{OutputLimits, ToolOutput};
+use crate::output::{ChangedFile, FileChange, OutputLimits, ToolOutput};
 use crate::providers::{self, FoundCall, FoundCalls, ShapeError};
 use crate::turn::{RejectedCall, TurnOutcome};
 
@@ -27,8 +28,14 @@ pub struct ToolOptions {
     pub sanitize: bool,
     /// Largest code accepted in one call, in bytes (1 MiB).
     pub max_code_bytes: usize,
-    /// Characters of stdout, of stderr and of a long result the model sees (8000).
-    pub max_output_chars: usize,
+    /// What the model reads of one call: stdout, stderr, the result and the file list together
+    /// ([`Budget::default`]: 4,000 tokens).
+    pub output_budget: Budget,
+    /// Changed files listed by name at most; the rest are counted (50).
+    pub max_files_listed: usize,
+    /// Show images the code saved in `/mnt/data` (png, jpeg, gif, webp up to 20 MB; at most 4
+    /// per call) along with the result (on).
+    pub attach_saved_images: bool,
     /// List `/mnt/data` before and after each call to report changed files (on).
     pub track_files: bool,
     /// Send `strict: true` in OpenAI definitions (on).
@@ -45,7 +52,9 @@ impl Default for ToolOptions {
         ToolOptions {
             sanitize: true,
             max_code_bytes: crate::call::DEFAULT_MAX_CODE_BYTES,
-            max_output_chars: crate::truncate::DEFAULT_MAX_CHARS,
+            output_budget: Budget::default(),
+            max_files_listed: crate::output::DEFAULT_MAX_FILES_LISTED,
+            attach_saved_images: true,
             track_files: true,
             strict: true,
             execution_timeout: None,
@@ -283,7 +292,7 @@ impl CodeInterpreterTool {
             .unwrap_or_default();
         let facts = DescriptionFacts {
             files,
-            max_output_chars: self.options.max_output_chars,
+            max_output_chars: self.options.output_budget.chars(),
             images_shown: true,
         };
         ToolSpec::new(self.name.clone(), &facts)
@@ -397,13 +406,50 @@ impl CodeInterpreterTool {
             None => None,
         };
         let limits = OutputLimits {
-            max_output_chars: self.options.max_output_chars,
+            budget: self.options.output_budget,
+            max_files_listed: self.options.max_files_listed,
         };
-        Ok(ToolOutput::from_execution(
-            execution,
-            files_changed,
-            &limits,
-        ))
+        let saved_images = match &files_changed {
+            Some(files) if self.options.attach_saved_images => self.saved_images(files).await,
+            _ => Vec::new(),
+        };
+        let mut output = ToolOutput::from_execution(execution, files_changed, &limits);
+        output.images.extend(saved_images);
+        Ok(output)
+    }
+
+    /// Images the run created or changed in `/mnt/data`, downloaded (bounded in count and size).
+    async fn saved_images(&self, files: &[ChangedFile]) -> Vec<Image> {
+        const MAX_IMAGES: usize = 4;
+        const MAX_BYTES: u64 = 20 * 1024 * 1024;
+        let mut images = Vec::new();
+        let candidates = files.iter().filter(|f| {
+            matches!(
+                f.change,
+                FileChange::Created | FileChange::Modified | FileChange::Renamed
+            ) && f.size.is_some_and(|s| s > 0 && s <= MAX_BYTES)
+        });
+        for file in candidates {
+            let Some(format) = image_format(&file.name) else {
+                continue;
+            };
+            if images.len() == MAX_IMAGES {
+                break;
+            }
+            match self.session.files().download_bytes(&file.name).await {
+                Ok(bytes) => images.push(Image {
+                    format: format.to_owned(),
+                    base64_data: base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        &bytes,
+                    ),
+                }),
+                Err(error) => {
+                    tracing::warn!(session = self.session.identifier(), file = %file.name, error = %error, "could not download a saved image");
+                }
+            }
+        }
+        images
     }
 
     async fn snapshot(&self) -> Option<FileSnapshot> {
@@ -602,6 +648,18 @@ struct TurnAnswers<'f, 'a> {
     answered: Vec<(&'f FoundCall<'a>, ToolOutput)>,
     unhandled: Vec<Value>,
     rejected: Vec<RejectedCall>,
+}
+
+/// The image format of a file name, for the raster formats providers show.
+fn image_format(name: &str) -> Option<&'static str> {
+    let extension = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    match extension.as_str() {
+        "png" => Some("png"),
+        "jpg" | "jpeg" => Some("jpeg"),
+        "gif" => Some("gif"),
+        "webp" => Some("webp"),
+        _ => None,
+    }
 }
 
 fn others(found: &FoundCalls<'_>) -> Vec<Value> {

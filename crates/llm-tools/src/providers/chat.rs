@@ -8,6 +8,7 @@ use sessions_core::Image;
 
 use super::{Format, FoundCall, FoundCalls, ShapeError, arguments_at, data_uri, str_at};
 use crate::call::ToolCall;
+use crate::images::{ImageLimits, fit_image};
 use crate::output::{ImageNote, ToolOutput};
 
 /// Find the tool calls in a chat completion (first choice), an assistant message, a
@@ -98,13 +99,18 @@ pub fn tool_message(call_id: &str, output: &ToolOutput) -> Value {
 
 /// A user message showing images to the model (`image_url` parts with data URIs). Send it after
 /// all the `tool` messages of the turn.
+///
+/// Images are fitted to OpenAI's limits; one that cannot be shown is named in the text instead.
 pub fn image_message<'a>(images: impl IntoIterator<Item = &'a Image>) -> Value {
     let mut content =
         vec![json!({"type": "text", "text": "Images produced by the code interpreter:"})];
-    content.extend(
-        images
-            .into_iter()
-            .map(|image| json!({"type": "image_url", "image_url": {"url": data_uri(image)}})),
-    );
+    for image in images {
+        match fit_image(image, &ImageLimits::OPENAI) {
+            Ok(image) => {
+                content.push(json!({"type": "image_url", "image_url": {"url": data_uri(&image)}}))
+            }
+            Err(error) => content.push(json!({"type": "text", "text": error.to_string()})),
+        }
+    }
     json!({"role": "user", "content": content})
 }

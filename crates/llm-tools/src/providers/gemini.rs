@@ -75,7 +75,9 @@ fn function_call(part: &Value) -> Option<&Value> {
 }
 
 /// The `functionResponse` part answering a call (`id` is echoed when the model sent one).
+/// Images are fitted to Gemini's limits first ([`crate::images::fit_output`]).
 pub fn function_response(call_id: &str, name: &str, output: &ToolOutput) -> Value {
+    let output = &*crate::images::fit_output(output, &crate::images::ImageLimits::GEMINI);
     let key = if output.is_error() { "error" } else { "output" };
     let mut response = Map::with_capacity(4);
     if !call_id.is_empty() {

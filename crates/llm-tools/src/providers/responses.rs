@@ -73,7 +73,10 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
 
 /// The `function_call_output` item answering `call_id`: a string, or `input_text` followed by
 /// one `input_image` per image.
+///
+/// Images are fitted to OpenAI's limits first ([`crate::images::fit_output`]).
 pub fn function_call_output(call_id: &str, output: &ToolOutput) -> Value {
+    let output = &*crate::images::fit_output(output, &crate::images::ImageLimits::OPENAI);
     let text = output.text_for_model(ImageNote::Attached);
     let output_value = if output.images.is_empty() {
         Value::String(text)
