@@ -21,6 +21,7 @@ pub mod definition;
 pub mod output;
 pub mod providers;
 pub mod sanitize;
+pub mod stream;
 pub mod truncate;
 
 pub use budget::Budget;
@@ -42,7 +43,7 @@ pub use hosted::{FileInput, HostedCodeInterpreterTool};
 pub use providers::Format;
 pub use tool::{
     AnthropicTurnOutput, ChatTurnOutput, CodeInterpreterTool, GeminiTurnOutput,
-    ResponsesTurnOutput, ToolError, ToolImage, ToolOptions,
+    ResponsesTurnOutput, StreamedTurn, ToolError, ToolImage, ToolOptions, TurnAnswer,
 };
 pub use turn::{RejectedCall, TurnOutcome};
 
