@@ -15,6 +15,7 @@
 //! [`truncate`]) is pure and usable on its own.
 #![deny(missing_docs)]
 
+pub mod agent;
 pub mod budget;
 pub mod call;
 pub mod definition;
