@@ -83,7 +83,7 @@ pub struct ApprovalRequest {
 }
 
 /// A call, for the start and end hooks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CallInfo<'a> {
     /// The turn number, from 0.
     pub turn: usize,
@@ -91,6 +91,8 @@ pub struct CallInfo<'a> {
     pub tool: &'a str,
     /// The call id (may be empty for Gemini).
     pub call_id: &'a str,
+    /// The call, arguments as sent.
+    pub call: &'a ToolCall<'a>,
 }
 
 /// Why the loop stopped.
@@ -303,6 +305,7 @@ impl<'t> Agent<'t> {
                     turn,
                     tool: &call.name,
                     call_id: &call.id,
+                    call,
                 };
                 if let Some(hook) = &self.on_start {
                     hook(&info);
