@@ -9,14 +9,9 @@
 
 use std::process::ExitCode;
 
-use std::sync::Arc;
-
-use dynamic_sessions::tools::agent::{Agent, StopReason, ToolResult};
-use dynamic_sessions::tools::{CodeInterpreterTool, Format, ImageNote, ToolOptions};
+use dynamic_sessions::tools::{CodeInterpreterTool, ToolOptions};
 use examples::model::{Api, TurnSource};
-use examples::{Needs, Pool, Result, exit_code, one_line};
-use serde_json::json;
-use tokio::sync::Mutex;
+use examples::{Needs, Pool, Result, exit_code, run_code_agent};
 
 const TASK: &str = "Compute the mean and the standard deviation of sin(i/10) for i in 0..999 \
                     with the code interpreter, then answer in one sentence.";
@@ -41,49 +36,8 @@ async fn run() -> Result<()> {
     let tool = CodeInterpreterTool::with_new_session(&pool.client).with_options(options);
     println!("session: {}", tool.session().identifier());
 
-    let result = agent_loop(model, &tool).await;
+    let result = run_code_agent(Api::Responses, model, &tool, TASK, MAX_TURNS).await;
     tool.close().await?;
     pool.shutdown().await;
     result
-}
-
-async fn agent_loop(model: TurnSource, tool: &CodeInterpreterTool) -> Result<()> {
-    tool.prepare().await?;
-    println!("user: {TASK}");
-    let agent = Agent::new(Format::Responses)
-        .tool(tool)
-        .max_turns(MAX_TURNS)
-        .on_call_start(|info| {
-            let code = info.call.parse(info.tool, &Default::default()).ok();
-            let code = code.as_ref().map_or("?", |c| c.code.as_ref());
-            println!("assistant → {}: {}", info.tool, one_line(code, 100));
-        })
-        .on_call_end(|info, result| println!("tool ({}): {}", info.call_id, summary(result)));
-    let model = Arc::new(Mutex::new(model));
-    // Stateless: the loop replays the whole history (reasoning items included) as `input`.
-    let history = vec![json!({ "role": "user", "content": TASK })];
-    let run = agent
-        .run(history, |request| {
-            let model = model.clone();
-            async move {
-                let body = json!({ "input": request.history, "tools": request.tools });
-                model.lock().await.next(Api::Responses, body).await
-            }
-        })
-        .await?;
-    match run.stop {
-        StopReason::Finished => {
-            println!("assistant: {}", run.text);
-            Ok(())
-        }
-        StopReason::TurnLimit => Err(format!("no final answer after {MAX_TURNS} turns").into()),
-    }
-}
-
-/// One line of a call's result.
-fn summary(result: &ToolResult) -> String {
-    match result {
-        ToolResult::Code(output) => one_line(&output.text_for_model(ImageNote::Attached), 100),
-        ToolResult::Text { text, .. } => one_line(text, 100),
-    }
 }
