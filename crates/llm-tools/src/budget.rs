@@ -31,26 +31,37 @@ impl Default for Budget {
 }
 
 /// Share `total` among parts that need `needs[i]` each: parts that need less than an equal share
-/// keep all of it, and what they leave goes to the others.
-pub(crate) fn share(total: usize, needs: &[usize]) -> Vec<usize> {
-    let mut granted = vec![0; needs.len()];
-    let mut open: Vec<usize> = (0..needs.len()).collect();
+/// keep all of it, and what they leave goes to the others. No allocation: this runs per call.
+pub(crate) fn share<const N: usize>(total: usize, needs: [usize; N]) -> [usize; N] {
+    if needs.iter().sum::<usize>() <= total {
+        return needs;
+    }
+    let mut granted = [0; N];
+    let mut open = [true; N];
     let mut left = total;
-    while !open.is_empty() {
-        let each = left / open.len();
-        let (small, large): (Vec<usize>, Vec<usize>) =
-            open.iter().partition(|&&i| needs[i] <= each);
-        if small.is_empty() {
-            for &i in &large {
-                granted[i] = each;
+    loop {
+        let open_count = open.iter().filter(|o| **o).count();
+        if open_count == 0 {
+            break;
+        }
+        let each = left / open_count;
+        let mut any_small = false;
+        for i in 0..N {
+            if open[i] && needs[i] <= each {
+                granted[i] = needs[i];
+                left -= needs[i];
+                open[i] = false;
+                any_small = true;
+            }
+        }
+        if !any_small {
+            for i in 0..N {
+                if open[i] {
+                    granted[i] = each;
+                }
             }
             break;
         }
-        for &i in &small {
-            granted[i] = needs[i];
-            left -= needs[i];
-        }
-        open = large;
     }
     granted
 }
@@ -61,11 +72,12 @@ mod tests {
 
     #[test]
     fn small_parts_keep_everything_and_leave_the_rest() {
-        assert_eq!(share(100, &[10, 500, 20]), vec![10, 70, 20]);
-        assert_eq!(share(100, &[500, 500]), vec![50, 50]);
-        assert_eq!(share(100, &[1, 2]), vec![1, 2]);
-        assert_eq!(share(0, &[5]), vec![0]);
-        assert_eq!(share(10, &[]), Vec::<usize>::new());
+        assert_eq!(share(100, [10, 500, 20]), [10, 70, 20]);
+        assert_eq!(share(100, [500, 500]), [50, 50]);
+        assert_eq!(share(100, [1, 2]), [1, 2]);
+        assert_eq!(share(100, [40, 40, 40]), [33, 33, 33]);
+        assert_eq!(share(0, [5]), [0]);
+        assert_eq!(share(10, []), [0usize; 0]);
     }
 
     #[test]

@@ -201,7 +201,7 @@ impl ToolOutput {
             _ => 0,
         };
         let available = total.saturating_sub(files_cost + TEXT_OVERHEAD_CHARS);
-        let grant = share(available, &[stdout.len(), stderr.len(), result_need]);
+        let grant = share(available, [stdout.len(), stderr.len(), result_need]);
         let mut notes = Vec::new();
         if status == ExecutionStatus::Failed
             && (stderr.contains(SERVICE_TIMEOUT_TEXT) || stderr.starts_with("Execution aborted"))

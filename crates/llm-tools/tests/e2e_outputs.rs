@@ -64,6 +64,12 @@ async fn saved_images_are_shown_and_fitted_to_anthropic() {
             .unwrap()
             .starts_with("data:image/png;base64,")
     );
+    #[cfg(feature = "async-openai")]
+    {
+        // What async-openai's request types accept, image part included.
+        let _: async_openai::types::responses::InputItem =
+            serde_json::from_value(out.items[0].clone()).expect("a valid Responses input item");
+    }
     tool.close().await.unwrap();
     pool.stop().await;
 }

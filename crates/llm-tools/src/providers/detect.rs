@@ -186,7 +186,7 @@ pub fn detect(value: &Value) -> Option<Detected> {
             }
             if map.contains_key("stop_reason")
                 || ANTHROPIC_BLOCKS.contains(&kind)
-                || kind == "message" && has_anthropic_blocks(map.get("content"))
+                || kind == "message" && has_anthropic_blocks(map.get("content"), true)
             {
                 return Detected::turn(Format::Anthropic);
             }
@@ -198,7 +198,7 @@ pub fn detect(value: &Value) -> Option<Detected> {
             {
                 return Detected::turn(Format::Chat);
             }
-            if map.contains_key("role") && has_anthropic_blocks(map.get("content")) {
+            if map.contains_key("role") && has_anthropic_blocks(map.get("content"), false) {
                 return Detected::turn(Format::Anthropic);
             }
             None
@@ -211,12 +211,13 @@ fn first_choice(value: &Value) -> Option<&Value> {
     value.get("choices")?.as_array()?.first()
 }
 
-/// A content array of Anthropic blocks (`text` blocks count: Responses uses `output_text`).
-fn has_anthropic_blocks(content: Option<&Value>) -> bool {
+/// A content array with Anthropic blocks. `text` blocks count only with `text_counts` (in a
+/// `type: "message"`: a Responses message has `output_text`; a Chat message may have `text`).
+fn has_anthropic_blocks(content: Option<&Value>, text_counts: bool) -> bool {
     content.and_then(Value::as_array).is_some_and(|blocks| {
         blocks.iter().any(|b| {
             let kind = b.get("type").and_then(Value::as_str).unwrap_or("");
-            ANTHROPIC_BLOCKS.contains(&kind) || kind == "text"
+            ANTHROPIC_BLOCKS.contains(&kind) || text_counts && kind == "text"
         })
     })
 }
@@ -296,6 +297,11 @@ mod tests {
         );
         assert_eq!(
             format_of(json!({"role": "assistant", "content": "hi"})),
+            None
+        );
+        // A Chat message with text parts is not an Anthropic message.
+        assert_eq!(
+            format_of(json!({"role": "assistant", "content": [{"type": "text", "text": "hi"}]})),
             None
         );
     }
