@@ -193,6 +193,15 @@ async fn streamed_turns_run_on_the_pool() {
             .len(),
         3
     );
+    let wrapped = streamed.answer.incomplete_json();
+    assert_eq!(wrapped["incomplete"], true);
+    assert_eq!(wrapped["unanswered"][0]["id"], "call_def");
+    assert!(
+        wrapped["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("INCOMPLETE")
+    );
     for (format, sse) in [
         (Format::Responses, RESPONSES),
         (Format::Anthropic, ANTHROPIC),

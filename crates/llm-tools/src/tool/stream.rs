@@ -56,6 +56,24 @@ impl TurnAnswer {
         }
     }
 
+    /// The answer wrapped so that it cannot be sent by mistake, for an [`TurnOutcome::Incomplete`]
+    /// turn: `{"incomplete": true, "reason": "…", "answer": <to_json>, "unanswered": [calls],
+    /// "rejected": [{"call": …, "error": "…"}]}` (what a CLI prints before a non-zero exit).
+    pub fn incomplete_json(&self) -> Value {
+        let rejected: Vec<Value> = self
+            .rejected()
+            .iter()
+            .map(|r| serde_json::json!({"call": r.raw, "error": r.error.to_string()}))
+            .collect();
+        serde_json::json!({
+            "incomplete": true,
+            "reason": self.outcome().to_string(),
+            "answer": self.to_json(),
+            "unanswered": self.unhandled(),
+            "rejected": rejected,
+        })
+    }
+
     /// Calls left to the caller (other tools), untouched.
     pub fn unhandled(&self) -> &[Value] {
         match self {
