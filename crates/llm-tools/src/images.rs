@@ -89,6 +89,8 @@ pub fn fit_image<'a>(image: &'a Image, limits: &ImageLimits) -> Result<Cow<'a, I
         .map_err(|e| FitError::Undecodable(e.to_string()))?;
     let decoded =
         image::load_from_memory(&bytes).map_err(|e| FitError::Undecodable(e.to_string()))?;
+    let original_pixels = u64::from(decoded.width()) * u64::from(decoded.height());
+    let bytes_per_pixel = bytes.len() as f64 / original_pixels.max(1) as f64;
     let mut side = limits.max_side.min(decoded.width().max(decoded.height()));
     // Bounded: each round shrinks the image by a third.
     for _ in 0..6 {
@@ -97,7 +99,11 @@ pub fn fit_image<'a>(image: &'a Image, limits: &ImageLimits) -> Result<Cow<'a, I
         } else {
             decoded.clone()
         };
-        if let Some(fitted) = encode_within(&scaled, limits.max_base64_bytes) {
+        // PNG size grows with the pixel count: skip it when it cannot fit (noise, photos).
+        let pixels = u64::from(scaled.width()) * u64::from(scaled.height());
+        let png_estimate = (bytes_per_pixel * pixels as f64) as usize / 3 * 4;
+        let try_png = png_estimate <= limits.max_base64_bytes;
+        if let Some(fitted) = encode_within(&scaled, limits.max_base64_bytes, try_png) {
             return Ok(Cow::Owned(fitted));
         }
         side = side * 2 / 3;
@@ -141,13 +147,14 @@ pub fn fit_output<'a>(output: &'a ToolOutput, limits: &ImageLimits) -> Cow<'a, T
     Cow::Owned(owned)
 }
 
-/// PNG if it fits, else JPEG at falling quality.
-fn encode_within(image: &DynamicImage, max_base64_bytes: usize) -> Option<Image> {
+/// PNG if it fits (when worth trying), else JPEG at falling quality.
+fn encode_within(image: &DynamicImage, max_base64_bytes: usize, try_png: bool) -> Option<Image> {
     let fits = |bytes: &[u8]| bytes.len().div_ceil(3) * 4 <= max_base64_bytes;
     let mut png = Vec::new();
-    if image
-        .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
-        .is_ok()
+    if try_png
+        && image
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .is_ok()
         && fits(&png)
     {
         return Some(Image {
