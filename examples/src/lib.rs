@@ -3,7 +3,8 @@
 //! * [`Pool`]: the session pool an example talks to: the one named by
 //!   `POOL_MANAGEMENT_ENDPOINT`, or an embedded local pool started for the example;
 //! * [`model`]: a minimal OpenAI / Azure OpenAI caller (hyper + rustls with the ring provider),
-//!   used by the agent examples when credentials are in the environment.
+//!   used by the agent examples when credentials are in the environment;
+//! * [`run_code_agent`]: the agent examples' loop, on `llm_tools::agent::Agent`.
 
 use std::error::Error as StdError;
 use std::path::PathBuf;
@@ -333,5 +334,70 @@ pub fn exit_code(result: Result<()>) -> std::process::ExitCode {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Run the code-interpreter agent on `task` with `model` (live or replayed), printing each call
+/// and its result through the loop's start/end hooks, and the final answer.
+pub async fn run_code_agent(
+    api: model::Api,
+    model: model::TurnSource,
+    tool: &dynamic_sessions::tools::CodeInterpreterTool,
+    task: &str,
+    max_turns: usize,
+) -> Result<()> {
+    use std::sync::Arc;
+
+    use dynamic_sessions::tools::agent::{Agent, StopReason, ToolResult};
+    use dynamic_sessions::tools::{Format, ImageNote};
+    use serde_json::json;
+
+    let format = match api {
+        model::Api::Chat => Format::Chat,
+        model::Api::Responses => Format::Responses,
+    };
+    tool.prepare().await?;
+    println!("user: {task}");
+    let agent = Agent::new(format)
+        .tool(tool)
+        .max_turns(max_turns)
+        .on_call_start(|info| {
+            let code = info.call.parse(info.tool, &Default::default()).ok();
+            let code = code.as_ref().map_or("?", |c| c.code.as_ref());
+            println!("assistant → {}: {}", info.tool, one_line(code, 100));
+        })
+        .on_call_end(|info, result| {
+            let text = match result {
+                ToolResult::Code(output) => output.text_for_model(ImageNote::Attached),
+                ToolResult::Text { text, .. } => text.clone(),
+            };
+            println!("tool ({}): {}", info.call_id, one_line(&text, 100));
+        });
+    let model = Arc::new(tokio::sync::Mutex::new(model));
+    // Chat sends `messages`; Responses is stateless here: the whole history (reasoning items
+    // included) goes back as `input` each turn.
+    let history_key = if format == Format::Chat {
+        "messages"
+    } else {
+        "input"
+    };
+    let run = agent
+        .run(
+            vec![json!({ "role": "user", "content": task })],
+            |request| {
+                let model = model.clone();
+                async move {
+                    let body = json!({ history_key: request.history, "tools": request.tools });
+                    model.lock().await.next(api, body).await
+                }
+            },
+        )
+        .await?;
+    match run.stop {
+        StopReason::Finished => {
+            println!("assistant: {}", run.text);
+            Ok(())
+        }
+        StopReason::TurnLimit => Err(format!("no final answer after {max_turns} turns").into()),
     }
 }

@@ -46,3 +46,36 @@ async fn the_tool_works_at_every_api_version() {
     }
     pool.shutdown().await;
 }
+
+/// The exact programs of issue 14: valid Python runs as sent, even when it holds fences.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_python_holding_fences_runs_as_sent() {
+    let pool = start(pool()).await;
+    let tool = CodeInterpreterTool::owning(client(pool.endpoint(), CURRENT[2]).new_session());
+
+    let out = tool
+        .run("s = '''Here is md:\n```python\nprint(1)\n```\n'''\nprint(repr(s))")
+        .await;
+    assert_eq!(
+        out.status,
+        ToolStatus::Executed(ExecutionStatus::Succeeded),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.stdout, "'Here is md:\\n```python\\nprint(1)\\n```\\n'\n",
+        "the whole program ran, not the fenced print(1)"
+    );
+
+    let out = tool
+        .run("def f():\n    \"\"\"Usage:\n    ```\n    f()\n    ```\n    \"\"\"\n    return 41\nprint(f() + 1)")
+        .await;
+    assert_eq!(
+        out.stdout, "42\n",
+        "a docstring's bare fence is no SyntaxError: {out:?}"
+    );
+
+    let out = tool.run("\u{feff}print('bom')").await;
+    assert_eq!(out.stdout, "bom\n", "a leading BOM is dropped: {out:?}");
+    tool.close().await.unwrap();
+    pool.shutdown().await;
+}

@@ -195,6 +195,16 @@ pub enum CallError {
         /// The limit.
         limit: usize,
     },
+    /// The call has no id, so no answer can refer to it (the provider would refuse it).
+    #[error(
+        "the call to {name:?} has no {field}; it was not run, because no answer could refer to it"
+    )]
+    MissingId {
+        /// The tool named.
+        name: String,
+        /// The id field the provider requires (`call_id`, `id`).
+        field: &'static str,
+    },
     /// The call names another tool.
     #[error("there is no tool named {name:?}; to run Python call {expected:?}")]
     UnknownTool {

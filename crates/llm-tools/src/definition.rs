@@ -255,13 +255,14 @@ pub fn describe(facts: &DescriptionFacts) -> String {
     let _ = writeln!(
         out,
         "The result is JSON with status, stdout, stderr, result (the last expression's value), \
-         execution_time_ms and files_changed. stdout and stderr are each cut to {} characters \
+         execution_time_ms and files_changed. Together they are cut to about {} characters \
          (beginning and end kept), so print summaries rather than whole data sets.",
         facts.max_output_chars
     );
     if facts.images_shown {
         out.push_str(
-            "If the last expression is an image or a matplotlib figure, the image is shown to you.",
+            "If the last expression is an image or a matplotlib figure, or the code saves an image \
+             in /mnt/data, the image is shown to you.",
         );
     } else {
         out.push_str(

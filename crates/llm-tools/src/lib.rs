@@ -15,30 +15,38 @@
 //! [`truncate`]) is pure and usable on its own.
 #![deny(missing_docs)]
 
+pub mod agent;
+pub mod budget;
 pub mod call;
 pub mod definition;
 pub mod output;
 pub mod providers;
 pub mod sanitize;
+pub mod stream;
 pub mod truncate;
 
+pub use budget::Budget;
 pub use call::{Arguments, CallError, ParseOptions, ParsedCall, ToolCall};
 pub use definition::{AvailableFile, DescriptionFacts, InvalidToolName, ToolName, ToolSpec};
 pub use output::{
-    ChangedFile, FileChange, ImageNote, OutputLimits, ToolOutput, ToolStatus, Truncation,
+    ChangedFile, FileChange, ImageNote, ListCut, OutputLimits, ToolOutput, ToolStatus, Truncation,
 };
 pub use providers::{FoundCall, FoundCalls, ShapeError};
 mod file_changes;
 pub mod hosted;
+pub mod images;
 #[cfg(feature = "async-openai")]
 pub mod openai;
 mod tool;
+pub mod turn;
 
 pub use hosted::{FileInput, HostedCodeInterpreterTool};
+pub use providers::Format;
 pub use tool::{
     AnthropicTurnOutput, ChatTurnOutput, CodeInterpreterTool, GeminiTurnOutput,
-    ResponsesTurnOutput, ToolError, ToolImage, ToolOptions,
+    ResponsesTurnOutput, StreamedTurn, ToolError, ToolImage, ToolOptions, TurnAnswer,
 };
+pub use turn::{RejectedCall, TurnOutcome};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

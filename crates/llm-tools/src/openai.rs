@@ -15,11 +15,12 @@ use async_openai::types::responses::{
     Tool,
 };
 
-use crate::call::ToolCall;
+use crate::call::{CallError, ToolCall};
 use crate::definition::ToolSpec;
 use crate::output::ImageNote;
 use crate::providers;
 use crate::tool::{CodeInterpreterTool, ToolImage};
+use crate::turn::{RejectedCall, TurnOutcome};
 
 /// The answer to a Chat turn, in async-openai types.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,6 +31,19 @@ pub struct OpenAiChatTurn {
     pub images: Vec<ToolImage>,
     /// Calls for other tools (including custom tools), untouched.
     pub unhandled: Vec<ChatCompletionMessageToolCalls>,
+    /// Calls not run because they cannot be answered (no id).
+    pub rejected: Vec<RejectedCall>,
+}
+
+impl OpenAiChatTurn {
+    /// Whether every call was answered, there were none, or the answer is incomplete.
+    pub fn outcome(&self) -> TurnOutcome {
+        TurnOutcome::of(
+            self.messages.len(),
+            self.unhandled.len(),
+            self.rejected.len(),
+        )
+    }
 }
 
 /// The answer to a Responses turn, in async-openai types.
@@ -39,6 +53,26 @@ pub struct OpenAiResponsesTurn {
     pub items: Vec<InputItem>,
     /// Output items that are calls for other tools, untouched.
     pub unhandled: Vec<OutputItem>,
+    /// Calls not run because they cannot be answered (no `call_id`).
+    pub rejected: Vec<RejectedCall>,
+}
+
+impl OpenAiResponsesTurn {
+    /// Whether every call was answered, there were none, or the answer is incomplete.
+    pub fn outcome(&self) -> TurnOutcome {
+        TurnOutcome::of(self.items.len(), self.unhandled.len(), self.rejected.len())
+    }
+}
+
+/// A call without its id, as a rejected call.
+fn reject(call: &ToolCall<'_>, raw: impl serde::Serialize, field: &'static str) -> RejectedCall {
+    RejectedCall {
+        raw: serde_json::to_value(raw).unwrap_or_default(),
+        error: CallError::MissingId {
+            name: call.name.to_string(),
+            field,
+        },
+    }
 }
 
 impl CodeInterpreterTool {
@@ -83,6 +117,10 @@ impl CodeInterpreterTool {
                 &function.function.name,
                 &function.function.arguments,
             );
+            if self.answers(&tool_call) && function.id.trim().is_empty() {
+                out.rejected.push(reject(&tool_call, call, "id"));
+                continue;
+            }
             match self.answer(&tool_call).await {
                 Some(output) => {
                     out.messages.push(ChatCompletionRequestMessage::Tool(
@@ -121,6 +159,10 @@ impl CodeInterpreterTool {
                 _ => continue,
             };
             let tool_call = ToolCall::from_json(&call.call_id, &call.name, &call.arguments);
+            if self.answers(&tool_call) && call.call_id.trim().is_empty() {
+                out.rejected.push(reject(&tool_call, item, "call_id"));
+                continue;
+            }
             match self.answer(&tool_call).await {
                 Some(result) => {
                     let value = providers::responses::function_call_output(&call.call_id, &result);

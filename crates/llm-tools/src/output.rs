@@ -7,23 +7,39 @@ use serde::Serialize;
 use serde_json::Value;
 use sessions_core::{Execution, ExecutionResult, ExecutionStatus, Image};
 
+use crate::budget::{Budget, share};
 use crate::call::CallError;
-use crate::truncate::{self, Truncated, truncate_middle};
+use crate::truncate::{Truncated, truncate_middle, truncate_stream};
+
+/// The default number of changed files listed by name (the rest are counted).
+pub const DEFAULT_MAX_FILES_LISTED: usize = 50;
 
 /// Limits applied to what the model reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutputLimits {
-    /// Characters kept of stdout, of stderr and of a long result (head and tail).
-    pub max_output_chars: usize,
+    /// One budget for stdout, stderr, the result and the file list together.
+    pub budget: Budget,
+    /// Changed files listed by name at most; the others are summarized by kind.
+    pub max_files_listed: usize,
 }
 
 impl Default for OutputLimits {
     fn default() -> Self {
         OutputLimits {
-            max_output_chars: truncate::DEFAULT_MAX_CHARS,
+            budget: Budget::default(),
+            max_files_listed: DEFAULT_MAX_FILES_LISTED,
         }
     }
 }
+
+/// Characters of the text that are not output (keys, status, timing).
+const TEXT_OVERHEAD_CHARS: usize = 200;
+
+/// What the pool's stderr says when a run hit the execution timeout.
+const SERVICE_TIMEOUT_TEXT: &str = "timed out waiting for code execution";
+
+/// The note for a run that lost the session's state.
+pub const SESSION_RESET_NOTE: &str = "The run was stopped (execution timeout or memory limit) and the session's Python process was restarted: variables, imports and objects from earlier calls are gone; files in /mnt/data remain. Re-create what you need before using it. Output printed before the stop is shown when the service returned it.";
 
 /// What happened to a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +71,10 @@ pub enum FileChange {
     Created,
     /// Its size or modification time changed.
     Modified,
+    /// It was removed.
+    Deleted,
+    /// It was moved here from `renamed_from` (same size and modification time).
+    Renamed,
 }
 
 /// A file created or changed during a call.
@@ -64,8 +84,20 @@ pub struct ChangedFile {
     pub name: String,
     /// The size in bytes, when reported.
     pub size: Option<u64>,
-    /// Created or modified.
+    /// Created, modified, deleted or renamed.
     pub change: FileChange,
+    /// The old path of a renamed file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+}
+
+/// How a list was shortened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ListCut {
+    /// Entries shown.
+    pub listed: usize,
+    /// Entries in all.
+    pub total: usize,
 }
 
 /// Which parts of the output were shortened.
@@ -80,12 +112,18 @@ pub struct Truncation {
     /// The result value, when cut.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Truncated>,
+    /// The changed-file list, when only part of it is listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_changed: Option<ListCut>,
 }
 
 impl Truncation {
     /// Whether anything was cut.
     pub fn any(&self) -> bool {
-        self.stdout.is_some() || self.stderr.is_some() || self.result.is_some()
+        self.stdout.is_some()
+            || self.stderr.is_some()
+            || self.result.is_some()
+            || self.files_changed.is_some()
     }
 }
 
@@ -112,10 +150,14 @@ pub struct ToolOutput {
     pub error: Option<String>,
     /// Whether trying the same call again may succeed (transient service errors).
     pub retryable: bool,
+    /// Facts the model must know (state reset, images scaled or not shown), in order.
+    pub notes: Vec<String>,
 }
 
 impl ToolOutput {
-    /// Build the output of an execution: cut long text, move an image result aside.
+    /// Build the output of an execution: share the budget among stdout, stderr, the result and
+    /// the file list (cutting the middle of what is too long), move an image result aside, and
+    /// note a run that lost the session's state.
     ///
     /// ```
     /// use llm_tools::{OutputLimits, ToolOutput};
@@ -148,16 +190,35 @@ impl ToolOutput {
             execution_time,
             ..
         } = execution;
-        let max = limits.max_output_chars;
+        let total = limits.budget.chars();
+        let (files_cut, files_cost) = files_changed.as_deref().map_or((None, 0), |files| {
+            list_within(files, limits.max_files_listed, total / 4)
+        });
+        let result_need = match &result {
+            ExecutionResult::Value(Value::String(s)) => s.len(),
+            ExecutionResult::Value(v @ (Value::Array(_) | Value::Object(_))) => {
+                serde_json::to_string(v).map_or(0, |s| s.len())
+            }
+            _ => 0,
+        };
+        let available = total.saturating_sub(files_cost + TEXT_OVERHEAD_CHARS);
+        let grant = share(available, [stdout.len(), stderr.len(), result_need]);
+        let mut notes = Vec::new();
+        if status == ExecutionStatus::Failed
+            && (stderr.contains(SERVICE_TIMEOUT_TEXT) || stderr.starts_with("Execution aborted"))
+        {
+            notes.push(SESSION_RESET_NOTE.to_owned());
+        }
         let mut truncation = Truncation {
-            stdout: truncate_middle(&mut stdout, max),
-            stderr: truncate_middle(&mut stderr, max),
+            stdout: truncate_stream(&mut stdout, grant[0]),
+            stderr: truncate_stream(&mut stderr, grant[1]),
             result: None,
+            files_changed: files_cut,
         };
         let (result, images) = match result {
             ExecutionResult::Image(image) => (None, vec![image]),
             ExecutionResult::Value(value) => {
-                let (value, cut) = limit_value(value, max);
+                let (value, cut) = limit_value(value, grant[2]);
                 truncation.result = cut;
                 (Some(value), Vec::new())
             }
@@ -174,6 +235,7 @@ impl ToolOutput {
             truncation,
             error: None,
             retryable: false,
+            notes,
         }
     }
 
@@ -200,6 +262,7 @@ impl ToolOutput {
             truncation: Truncation::default(),
             error: Some(error),
             retryable,
+            notes: Vec::new(),
         }
     }
 
@@ -234,8 +297,20 @@ impl ToolOutput {
                 status: self.status.as_str(),
                 error,
                 retryable: self.retryable,
+                notes: &self.notes,
             };
         }
+        let listed = self.files_changed.as_deref().map(|files| {
+            let shown = self
+                .truncation
+                .files_changed
+                .map_or(files.len(), |c| c.listed);
+            &files[..shown.min(files.len())]
+        });
+        let files_summary = self
+            .truncation
+            .files_changed
+            .and_then(|_| self.files_changed.as_deref().map(summarize));
         let images = (!self.images.is_empty()).then(|| {
             self.images
                 .iter()
@@ -248,9 +323,11 @@ impl ToolOutput {
             stderr: &self.stderr,
             result: self.result.as_ref(),
             execution_time_ms: self.execution_time_ms,
-            files_changed: self.files_changed.as_deref(),
+            files_changed: listed,
+            files_summary,
             images,
             truncated: self.truncation.any().then_some(&self.truncation),
+            notes: &self.notes,
         }
     }
 }
@@ -272,6 +349,8 @@ enum ModelView<'a> {
         error: &'a str,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         retryable: bool,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        notes: &'a [String],
     },
     Executed {
         status: &'a str,
@@ -282,10 +361,68 @@ enum ModelView<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         files_changed: Option<&'a [ChangedFile]>,
         #[serde(skip_serializing_if = "Option::is_none")]
+        files_summary: Option<FilesSummary>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         images: Option<Vec<String>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         truncated: Option<&'a Truncation>,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        notes: &'a [String],
     },
+}
+
+/// Counts of every changed file, when only some are listed.
+#[derive(Serialize)]
+struct FilesSummary {
+    total: usize,
+    created: usize,
+    modified: usize,
+    deleted: usize,
+    renamed: usize,
+    total_bytes: u64,
+    note: &'static str,
+}
+
+fn summarize(files: &[ChangedFile]) -> FilesSummary {
+    let count = |kind: FileChange| files.iter().filter(|f| f.change == kind).count();
+    FilesSummary {
+        total: files.len(),
+        created: count(FileChange::Created),
+        modified: count(FileChange::Modified),
+        deleted: count(FileChange::Deleted),
+        renamed: count(FileChange::Renamed),
+        total_bytes: files
+            .iter()
+            .filter(|f| f.change != FileChange::Deleted)
+            .filter_map(|f| f.size)
+            .sum(),
+        note: "only the first files are listed; list /mnt/data in code to see the others",
+    }
+}
+
+/// How many files to list within `max_count` and `max_chars`, and the characters they take.
+fn list_within(
+    files: &[ChangedFile],
+    max_count: usize,
+    max_chars: usize,
+) -> (Option<ListCut>, usize) {
+    // An entry is about its name plus 50 characters of JSON.
+    let mut cost = 0;
+    let mut listed = 0;
+    for file in files.iter().take(max_count) {
+        let entry = file.name.len() + file.renamed_from.as_ref().map_or(0, String::len) + 50;
+        if cost + entry > max_chars {
+            break;
+        }
+        cost += entry;
+        listed += 1;
+    }
+    let cut = (listed < files.len()).then_some(ListCut {
+        listed,
+        total: files.len(),
+    });
+    // The summary takes about 200 characters.
+    (cut, cost + if cut.is_some() { 200 } else { 0 })
 }
 
 fn describe_image(image: &Image, note: ImageNote) -> String {
@@ -322,7 +459,7 @@ fn describe_service_error(error: &sessions_core::Error) -> (String, bool) {
     match error {
         Error::Timeout { .. } => (
             format!(
-                "the execution did not finish in time ({NOT_YOUR_CODE} unless it runs very long); make the code faster or split the work into smaller calls"
+                "the execution did not finish in time ({NOT_YOUR_CODE} unless it runs very long); make the code faster or split the work into smaller calls. If the service stopped the run, the session's Python process was restarted: variables and imports from earlier calls are gone (files in /mnt/data remain)"
             ),
             true,
         ),

@@ -16,7 +16,46 @@ pub struct Truncated {
     pub original_chars: usize,
     /// How many characters were removed from the middle.
     pub omitted_chars: usize,
+    /// The service had already cut the stream at its capture cap
+    /// ([`SERVICE_STREAM_CAP_BYTES`]): the real output was longer and its end never arrived.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub service_cut: bool,
 }
+
+/// What the pool reads back of each stream (8 MiB); a stream this long was cut by the service.
+pub const SERVICE_STREAM_CAP_BYTES: usize = 8 * 1024 * 1024;
+
+/// [`truncate_middle`] for a captured stream, telling the truth when the service had already cut
+/// it at [`SERVICE_STREAM_CAP_BYTES`]: the marker then says "at least" and that the end is lost.
+///
+/// ```
+/// let mut s = "x".repeat(llm_tools::truncate::SERVICE_STREAM_CAP_BYTES);
+/// let cut = llm_tools::truncate::truncate_stream(&mut s, 100).unwrap();
+/// assert!(cut.service_cut);
+/// assert!(s.contains("of at least 8388608") && s.contains("never received"));
+/// ```
+pub fn truncate_stream(text: &mut String, max_chars: usize) -> Option<Truncated> {
+    // A few bytes of slack: the capture may end inside a multi-byte character.
+    let service_cut = text.len() + 4 >= SERVICE_STREAM_CAP_BYTES;
+    if !service_cut {
+        return truncate_middle(text, max_chars);
+    }
+    match cut_middle(text, max_chars, true) {
+        Some(cut) => Some(cut),
+        None => {
+            let original_chars = text.chars().count();
+            text.push_str(SERVICE_CUT_NOTE);
+            Some(Truncated {
+                original_chars,
+                omitted_chars: 0,
+                service_cut: true,
+            })
+        }
+    }
+}
+
+const SERVICE_CUT_NOTE: &str =
+    "\n[... the service cut this output at 8 MiB; the rest of it was never received ...]\n";
 
 /// Shorten `text` in place to at most about `max_chars` characters (plus the marker), keeping the
 /// head and the tail. Returns `None` when the text already fits.
@@ -29,6 +68,10 @@ pub struct Truncated {
 /// assert!(s.contains("80 characters omitted"));
 /// ```
 pub fn truncate_middle(text: &mut String, max_chars: usize) -> Option<Truncated> {
+    cut_middle(text, max_chars, false)
+}
+
+fn cut_middle(text: &mut String, max_chars: usize, service_cut: bool) -> Option<Truncated> {
     // Byte length bounds the character count from above: most output takes this exit.
     if text.len() <= max_chars {
         return None;
@@ -53,14 +96,22 @@ pub fn truncate_middle(text: &mut String, max_chars: usize) -> Option<Truncated>
     };
     let omitted_chars = original_chars - head_chars - tail_chars;
     let mut marker = String::with_capacity(96);
-    let _ = write!(
-        marker,
-        "\n[... {omitted_chars} characters omitted of {original_chars}; showing the first {head_chars} and the last {tail_chars} ...]\n"
-    );
+    if service_cut {
+        let _ = write!(
+            marker,
+            "\n[... {omitted_chars} characters omitted of at least {original_chars}; showing the first {head_chars} and the last {tail_chars} received; the service cut this output at 8 MiB, so its real end was never received ...]\n"
+        );
+    } else {
+        let _ = write!(
+            marker,
+            "\n[... {omitted_chars} characters omitted of {original_chars}; showing the first {head_chars} and the last {tail_chars} ...]\n"
+        );
+    }
     text.replace_range(head_end..tail_start, &marker);
     Some(Truncated {
         original_chars,
         omitted_chars,
+        service_cut,
     })
 }
 
@@ -89,7 +140,8 @@ mod tests {
             cut,
             Truncated {
                 original_chars: 60,
-                omitted_chars: 50
+                omitted_chars: 50,
+                service_cut: false,
             }
         );
         assert!(s.starts_with("ééééé\n[... 50 characters omitted of 60"));

@@ -122,7 +122,8 @@ async fn a_hosted_id_must_exist_in_the_session() {
 async fn long_output_is_cut_head_and_tail_and_changed_files_can_be_off() {
     let pool = Pool::start().await;
     let options = llm_tools::ToolOptions {
-        max_output_chars: 100,
+        // 100 characters of stdout once 200 of keys and status are set aside.
+        output_budget: llm_tools::Budget::Chars(300),
         track_files: false,
         ..Default::default()
     };

@@ -31,6 +31,7 @@ fn success() -> ToolOutput {
         name: "out/summary.csv".into(),
         size: Some(120),
         change: FileChange::Created,
+        renamed_from: None,
     }];
     ToolOutput::from_execution(
         execution(
@@ -83,7 +84,9 @@ fn truncated() -> ToolOutput {
         ),
         None,
         &OutputLimits {
-            max_output_chars: 80,
+            // 80 characters of output once the 200 of keys and status are set aside.
+            budget: llm_tools::Budget::Chars(280),
+            ..OutputLimits::default()
         },
     )
 }

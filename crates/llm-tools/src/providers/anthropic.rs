@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::{Value, json};
 
-use super::{FoundCall, FoundCalls, ShapeError, str_at};
+use super::{Format, FoundCall, FoundCalls, ShapeError, str_at};
 use crate::call::{Arguments, ToolCall};
 use crate::output::{ImageNote, ToolOutput};
 
@@ -20,6 +20,8 @@ use crate::output::{ImageNote, ToolOutput};
 /// assert_eq!(found.calls[0].call.id, "toolu_1");
 /// ```
 pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
+    const EXPECTED: &str = "a message, a content array or a content block";
+    ShapeError::check_format(Format::Anthropic, EXPECTED, value)?;
     let blocks: &[Value] = match value {
         Value::Array(blocks) => blocks,
         Value::Object(map) => match map.get("content") {
@@ -28,16 +30,16 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
             _ if map.contains_key("type") => std::slice::from_ref(value),
             _ => {
                 return Err(ShapeError::new(
-                    "Anthropic",
-                    "a message, a content array or a content block",
+                    Format::Anthropic.provider(),
+                    EXPECTED,
                     value,
                 ));
             }
         },
         other => {
             return Err(ShapeError::new(
-                "Anthropic",
-                "a message, a content array or a content block",
+                Format::Anthropic.provider(),
+                EXPECTED,
                 other,
             ));
         }
@@ -62,12 +64,11 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
     Ok(found)
 }
 
-/// The image media types the Messages API accepts in an `image` block.
-const SUPPORTED_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
-
-/// The `tool_result` block answering `tool_use_id`. Images the API cannot take (e.g. SVG) are
-/// not attached; a text block says so instead of failing the whole request.
+/// The `tool_result` block answering `tool_use_id`. Images are fitted to Anthropic's limits
+/// (5 MB, 2000 px per side); those the API cannot take (e.g. SVG) are not attached, and the text
+/// says so instead of failing the whole request.
 pub fn tool_result(tool_use_id: &str, output: &ToolOutput) -> Value {
+    let output = &*crate::images::fit_output(output, &crate::images::ImageLimits::ANTHROPIC);
     let text = output.text_for_model(ImageNote::Attached);
     let content = if output.images.is_empty() {
         Value::String(text)
@@ -75,12 +76,7 @@ pub fn tool_result(tool_use_id: &str, output: &ToolOutput) -> Value {
         let mut blocks = Vec::with_capacity(1 + output.images.len());
         blocks.push(json!({"type": "text", "text": text}));
         for image in &output.images {
-            let media_type = image.media_type();
-            if SUPPORTED_IMAGE_TYPES.contains(&media_type.as_str()) {
-                blocks.push(json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": image.base64_data}}));
-            } else {
-                blocks.push(json!({"type": "text", "text": format!("[an image in format {} was produced; it cannot be shown here (accepted: jpeg, png, gif, webp)]", image.format)}));
-            }
+            blocks.push(json!({"type": "image", "source": {"type": "base64", "media_type": image.media_type(), "data": image.base64_data}}));
         }
         Value::Array(blocks)
     };
@@ -104,7 +100,7 @@ mod tests {
         output.images = vec![
             Image {
                 format: "png".into(),
-                base64_data: "iVBO".into(),
+                base64_data: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==".into(),
             },
             Image {
                 format: "svg".into(),
@@ -115,8 +111,8 @@ mod tests {
         let content = block["content"].as_array().unwrap();
         assert_eq!(content[1]["type"], "image");
         assert_eq!(content[1]["source"]["media_type"], "image/png");
-        assert_eq!(content[2]["type"], "text");
-        assert!(content[2]["text"].as_str().unwrap().contains("svg"));
+        assert_eq!(content.len(), 2, "the svg is not attached");
+        assert!(content[0]["text"].as_str().unwrap().contains("\\\"svg\\\""));
         assert!(
             !block.to_string().contains("PHN2"),
             "unsupported image data must not be sent"

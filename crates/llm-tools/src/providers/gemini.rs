@@ -5,12 +5,13 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value, json};
 
-use super::{FoundCall, FoundCalls, ShapeError, str_at};
+use super::{Format, FoundCall, FoundCalls, ShapeError, str_at};
 use crate::call::{Arguments, ToolCall};
 use crate::output::{ImageNote, ToolOutput};
 
 /// Find the `functionCall` parts in a `generateContent` response (first candidate), a content,
-/// a parts array, or one part.
+/// a parts array, or one part. Both casings are read: the REST API's camelCase
+/// (`functionCall`) and the snake_case of the python-genai SDK's `model_dump()` (`function_call`).
 ///
 /// The caller must replay the model's content unchanged (thought signatures live on its parts).
 ///
@@ -23,6 +24,7 @@ use crate::output::{ImageNote, ToolOutput};
 /// ```
 pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
     const EXPECTED: &str = "a generateContent response, a content, a parts array or a part";
+    ShapeError::check_format(Format::Gemini, EXPECTED, value)?;
     let parts: &[Value] = match value {
         Value::Array(parts) => parts,
         Value::Object(map) => {
@@ -37,17 +39,17 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
                 }
             } else if let Some(parts) = map.get("parts") {
                 parts.as_array().map_or(&[], Vec::as_slice)
-            } else if map.contains_key("functionCall") || map.contains_key("text") {
+            } else if function_call(value).is_some() || map.contains_key("text") {
                 std::slice::from_ref(value)
             } else {
-                return Err(ShapeError::new("Gemini", EXPECTED, value));
+                return Err(ShapeError::new(Format::Gemini.provider(), EXPECTED, value));
             }
         }
-        other => return Err(ShapeError::new("Gemini", EXPECTED, other)),
+        other => return Err(ShapeError::new(Format::Gemini.provider(), EXPECTED, other)),
     };
     let mut found = FoundCalls::default();
     for part in parts {
-        if let Some(call) = part.get("functionCall") {
+        if let Some(call) = function_call(part) {
             let arguments = match call.get("args") {
                 None | Some(Value::Null) => Arguments::Missing,
                 Some(args) => Arguments::Value(Cow::Borrowed(args)),
@@ -65,8 +67,17 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
     Ok(found)
 }
 
+/// A part's function call, in either casing.
+fn function_call(part: &Value) -> Option<&Value> {
+    part.get("functionCall")
+        .or_else(|| part.get("function_call"))
+        .filter(|c| c.is_object())
+}
+
 /// The `functionResponse` part answering a call (`id` is echoed when the model sent one).
+/// Images are fitted to Gemini's limits first ([`crate::images::fit_output`]).
 pub fn function_response(call_id: &str, name: &str, output: &ToolOutput) -> Value {
+    let output = &*crate::images::fit_output(output, &crate::images::ImageLimits::GEMINI);
     let key = if output.is_error() { "error" } else { "output" };
     let mut response = Map::with_capacity(4);
     if !call_id.is_empty() {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::{Value, json};
 
-use super::{FoundCall, ShapeError, str_at};
+use super::{Format, FoundCall, ShapeError, str_at};
 use crate::call::{Arguments, ToolCall};
 use crate::output::{ImageNote, ToolOutput};
 
@@ -19,6 +19,11 @@ use crate::output::{ImageNote, ToolOutput};
 /// assert_eq!(found.call.id, "2");
 /// ```
 pub fn find_call(value: &Value) -> Result<FoundCall<'_>, ShapeError> {
+    ShapeError::check_format(
+        Format::Mcp,
+        "a tools/call request or its params {name, arguments}",
+        value,
+    )?;
     let (id, params) = match value.get("params") {
         Some(params) => {
             let id = match value.get("id") {

@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod chat;
+pub mod detect;
 pub mod gemini;
 pub mod mcp;
 pub mod responses;
@@ -12,6 +13,7 @@ pub mod responses;
 use serde_json::Value;
 
 use crate::call::{Arguments, ToolCall};
+pub use detect::Format;
 
 /// A function call found in a provider's JSON, with the JSON it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +36,7 @@ pub struct FoundCalls<'a> {
 
 /// The input did not look like anything the provider sends.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unrecognized {provider} JSON: expected {expected}, got {found}")]
+#[error("unrecognized {provider} JSON: expected {expected}, got {found}{}", hint(.looks_like))]
 pub struct ShapeError {
     /// The provider format that was expected.
     pub provider: &'static str,
@@ -42,6 +44,21 @@ pub struct ShapeError {
     pub expected: &'static str,
     /// What was found.
     pub found: String,
+    /// The format the input looks like instead, when it is recognizably another one (or a
+    /// streamed event of this one).
+    pub looks_like: Option<detect::Detected>,
+}
+
+fn hint(looks_like: &Option<detect::Detected>) -> String {
+    match looks_like {
+        Some(d) if d.stream_event => format!("; it looks like {}", d.describe()),
+        Some(d) => format!(
+            "; it looks like {}: handle it with the {} format",
+            d.describe(),
+            d.format
+        ),
+        None => String::new(),
+    }
 }
 
 impl ShapeError {
@@ -57,6 +74,17 @@ impl ShapeError {
             provider,
             expected,
             found,
+            looks_like: detect::detect(value),
+        }
+    }
+
+    /// `Err` when `value` is recognizably another format, or a streamed event, not a `format` turn.
+    fn check_format(format: Format, expected: &'static str, value: &Value) -> Result<(), Self> {
+        match detect::detect(value) {
+            Some(d) if d.format != format || d.stream_event => {
+                Err(ShapeError::new(format.provider(), expected, value))
+            }
+            _ => Ok(()),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{FoundCall, FoundCalls, ShapeError, arguments_at, data_uri, str_at};
+use super::{Format, FoundCall, FoundCalls, ShapeError, arguments_at, data_uri, str_at};
 use crate::call::ToolCall;
 use crate::output::{ImageNote, ToolOutput};
 
@@ -29,6 +29,8 @@ const CLIENT_CALL_TYPES: &[&str] = &[
 /// assert_eq!(found.calls[0].call.id, "call_1");
 /// ```
 pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
+    const EXPECTED: &str = "a response, an output array or an output item";
+    ShapeError::check_format(Format::Responses, EXPECTED, value)?;
     let items: &[Value] = match value {
         Value::Array(items) => items,
         Value::Object(map) => match map.get("output") {
@@ -37,16 +39,16 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
             _ if map.contains_key("type") => std::slice::from_ref(value),
             _ => {
                 return Err(ShapeError::new(
-                    "OpenAI Responses",
-                    "a response, an output array or an output item",
+                    Format::Responses.provider(),
+                    EXPECTED,
                     value,
                 ));
             }
         },
         other => {
             return Err(ShapeError::new(
-                "OpenAI Responses",
-                "a response, an output array or an output item",
+                Format::Responses.provider(),
+                EXPECTED,
                 other,
             ));
         }
@@ -71,7 +73,10 @@ pub fn find_calls(value: &Value) -> Result<FoundCalls<'_>, ShapeError> {
 
 /// The `function_call_output` item answering `call_id`: a string, or `input_text` followed by
 /// one `input_image` per image.
+///
+/// Images are fitted to OpenAI's limits first ([`crate::images::fit_output`]).
 pub fn function_call_output(call_id: &str, output: &ToolOutput) -> Value {
+    let output = &*crate::images::fit_output(output, &crate::images::ImageLimits::OPENAI);
     let text = output.text_for_model(ImageNote::Attached);
     let output_value = if output.images.is_empty() {
         Value::String(text)

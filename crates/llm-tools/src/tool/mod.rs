@@ -12,12 +12,20 @@ use serde_json::Value;
 use sessions_core::api::{ExecuteRequest, Session};
 use sessions_core::{FileKind, Image};
 
+use crate::budget::Budget;
 use crate::call::{CallError, ParseOptions, ToolCall};
 use crate::definition::{AvailableFile, DescriptionFacts, InvalidToolName, ToolName, ToolSpec};
 use crate::file_changes::{FileSnapshot, diff_files, snapshot_of};
 use crate::hosted::{HostedCodeInterpreterTool, StageError, StagingReport};
-use crate::output::{OutputLimits, ToolOutput};
-use crate::providers::{self, FoundCalls, ShapeError};
+use crate::output::{ChangedFile, FileChange, OutputLimits, ToolOutput};
+use crate::providers::ShapeError;
+
+mod handle;
+mod stream;
+pub use handle::{
+    AnthropicTurnOutput, ChatTurnOutput, GeminiTurnOutput, ResponsesTurnOutput, ToolImage,
+};
+pub use stream::{StreamedTurn, TurnAnswer};
 
 /// How the tool behaves. Every field has a sensible default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +34,14 @@ pub struct ToolOptions {
     pub sanitize: bool,
     /// Largest code accepted in one call, in bytes (1 MiB).
     pub max_code_bytes: usize,
-    /// Characters of stdout, of stderr and of a long result the model sees (8000).
-    pub max_output_chars: usize,
+    /// What the model reads of one call: stdout, stderr, the result and the file list together
+    /// ([`Budget::default`]: 4,000 tokens).
+    pub output_budget: Budget,
+    /// Changed files listed by name at most; the rest are counted (50).
+    pub max_files_listed: usize,
+    /// Show images the code saved in `/mnt/data` (png, jpeg, gif, webp up to 20 MB; at most 4
+    /// per call) along with the result (on).
+    pub attach_saved_images: bool,
     /// List `/mnt/data` before and after each call to report changed files (on).
     pub track_files: bool,
     /// Send `strict: true` in OpenAI definitions (on).
@@ -44,7 +58,9 @@ impl Default for ToolOptions {
         ToolOptions {
             sanitize: true,
             max_code_bytes: crate::call::DEFAULT_MAX_CODE_BYTES,
-            max_output_chars: crate::truncate::DEFAULT_MAX_CHARS,
+            output_budget: Budget::default(),
+            max_files_listed: crate::output::DEFAULT_MAX_FILES_LISTED,
+            attach_saved_images: true,
             track_files: true,
             strict: true,
             execution_timeout: None,
@@ -69,75 +85,18 @@ pub enum ToolError {
     /// Input files could not be staged into the session.
     #[error(transparent)]
     Staging(#[from] StageError),
-}
-
-/// An image produced by a call, handed to the caller (Chat tool messages cannot carry it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolImage {
-    /// The call that produced it.
-    pub call_id: String,
-    /// The image.
-    pub image: Image,
-}
-
-/// The answer to an OpenAI Chat turn.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ChatTurnOutput {
-    /// One `tool` message per handled call, in order. Append them after the assistant message.
-    pub messages: Vec<Value>,
-    /// Images the code produced (described, not included, in the messages).
-    pub images: Vec<ToolImage>,
-    /// Calls for other tools, untouched: answer them yourself before the next user message.
-    pub unhandled: Vec<Value>,
-}
-
-impl ChatTurnOutput {
-    /// A user message showing the images, to send after all tool messages; `None` without images.
-    pub fn image_message(&self) -> Option<Value> {
-        (!self.images.is_empty())
-            .then(|| providers::chat::image_message(self.images.iter().map(|i| &i.image)))
-    }
-}
-
-/// The answer to an OpenAI Responses turn.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ResponsesTurnOutput {
-    /// One `function_call_output` item per handled call (images included as `input_image`).
-    pub items: Vec<Value>,
-    /// Calls for other tools, untouched.
-    pub unhandled: Vec<Value>,
-}
-
-/// The answer to an Anthropic turn.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AnthropicTurnOutput {
-    /// One `tool_result` block per handled call (images included as `image` blocks).
-    pub blocks: Vec<Value>,
-    /// `tool_use` blocks for other tools, untouched.
-    pub unhandled: Vec<Value>,
-}
-
-impl AnthropicTurnOutput {
-    /// The user message with all results (add results for `unhandled` calls to it first).
-    pub fn user_message(&self) -> Value {
-        providers::anthropic::user_message(self.blocks.clone())
-    }
-}
-
-/// The answer to a Gemini turn.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GeminiTurnOutput {
-    /// One `functionResponse` part per handled call (images as `inlineData`).
-    pub parts: Vec<Value>,
-    /// `functionCall` parts for other tools, untouched.
-    pub unhandled: Vec<Value>,
-}
-
-impl GeminiTurnOutput {
-    /// The `user` content with all responses.
-    pub fn user_content(&self) -> Value {
-        providers::gemini::user_content(self.parts.clone())
-    }
+    /// A streamed turn could not be assembled.
+    #[error(transparent)]
+    Stream(#[from] crate::stream::StreamError),
+    /// The stream stopped before its end: the turn cannot be answered as complete. The calls
+    /// that already ran are here with their outputs.
+    #[error("{error} ({} call(s) had already run)", .ran.len())]
+    UnfinishedStream {
+        /// Why the stream is incomplete.
+        error: crate::stream::StreamError,
+        /// The calls that ran, with their outputs.
+        ran: Vec<(crate::stream::StreamedCall, ToolOutput)>,
+    },
 }
 
 /// A Python code-interpreter tool bound to a session.
@@ -242,7 +201,7 @@ impl CodeInterpreterTool {
             .unwrap_or_default();
         let facts = DescriptionFacts {
             files,
-            max_output_chars: self.options.max_output_chars,
+            max_output_chars: self.options.output_budget.chars(),
             images_shown: true,
         };
         ToolSpec::new(self.name.clone(), &facts)
@@ -356,13 +315,50 @@ impl CodeInterpreterTool {
             None => None,
         };
         let limits = OutputLimits {
-            max_output_chars: self.options.max_output_chars,
+            budget: self.options.output_budget,
+            max_files_listed: self.options.max_files_listed,
         };
-        Ok(ToolOutput::from_execution(
-            execution,
-            files_changed,
-            &limits,
-        ))
+        let saved_images = match &files_changed {
+            Some(files) if self.options.attach_saved_images => self.saved_images(files).await,
+            _ => Vec::new(),
+        };
+        let mut output = ToolOutput::from_execution(execution, files_changed, &limits);
+        output.images.extend(saved_images);
+        Ok(output)
+    }
+
+    /// Images the run created or changed in `/mnt/data`, downloaded (bounded in count and size).
+    async fn saved_images(&self, files: &[ChangedFile]) -> Vec<Image> {
+        const MAX_IMAGES: usize = 4;
+        const MAX_BYTES: u64 = 20 * 1024 * 1024;
+        let mut images = Vec::new();
+        let candidates = files.iter().filter(|f| {
+            matches!(
+                f.change,
+                FileChange::Created | FileChange::Modified | FileChange::Renamed
+            ) && f.size.is_some_and(|s| s > 0 && s <= MAX_BYTES)
+        });
+        for file in candidates {
+            let Some(format) = image_format(&file.name) else {
+                continue;
+            };
+            if images.len() == MAX_IMAGES {
+                break;
+            }
+            match self.session.files().download_bytes(&file.name).await {
+                Ok(bytes) => images.push(Image {
+                    format: format.to_owned(),
+                    base64_data: base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        &bytes,
+                    ),
+                }),
+                Err(error) => {
+                    tracing::warn!(session = self.session.identifier(), file = %file.name, error = %error, "could not download a saved image");
+                }
+            }
+        }
+        images
     }
 
     async fn snapshot(&self) -> Option<FileSnapshot> {
@@ -376,112 +372,6 @@ impl CodeInterpreterTool {
                 None
             }
         }
-    }
-
-    /// Answer one call found in a turn: ours runs, others are handed back or answered.
-    pub(crate) async fn answer(&self, call: &ToolCall<'_>) -> Option<ToolOutput> {
-        if call.name == self.name.as_str() || self.options.answer_unknown_tools {
-            Some(self.execute_call(call).await)
-        } else {
-            None
-        }
-    }
-
-    /// Handle an OpenAI Chat turn: a completion, an assistant message or a `tool_calls` array.
-    pub async fn handle_chat(&self, turn: &Value) -> Result<ChatTurnOutput, ToolError> {
-        let found = providers::chat::find_calls(turn)?;
-        let mut out = ChatTurnOutput {
-            unhandled: others(&found),
-            ..Default::default()
-        };
-        for call in &found.calls {
-            match self.answer(&call.call).await {
-                Some(output) => {
-                    out.messages
-                        .push(providers::chat::tool_message(&call.call.id, &output));
-                    let id = &call.call.id;
-                    out.images
-                        .extend(output.images.into_iter().map(|image| ToolImage {
-                            call_id: id.to_string(),
-                            image,
-                        }));
-                }
-                None => out.unhandled.push(call.raw.clone()),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Handle an OpenAI Responses turn: a response, its `output` array, or one item.
-    pub async fn handle_responses(&self, turn: &Value) -> Result<ResponsesTurnOutput, ToolError> {
-        let found = providers::responses::find_calls(turn)?;
-        let mut out = ResponsesTurnOutput {
-            unhandled: others(&found),
-            ..Default::default()
-        };
-        for call in &found.calls {
-            match self.answer(&call.call).await {
-                Some(output) => out.items.push(providers::responses::function_call_output(
-                    &call.call.id,
-                    &output,
-                )),
-                None => out.unhandled.push(call.raw.clone()),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Handle an Anthropic turn: a message, its `content` array, or one block.
-    pub async fn handle_anthropic(&self, turn: &Value) -> Result<AnthropicTurnOutput, ToolError> {
-        let found = providers::anthropic::find_calls(turn)?;
-        let mut out = AnthropicTurnOutput {
-            unhandled: others(&found),
-            ..Default::default()
-        };
-        for call in &found.calls {
-            match self.answer(&call.call).await {
-                Some(output) => out
-                    .blocks
-                    .push(providers::anthropic::tool_result(&call.call.id, &output)),
-                None => out.unhandled.push(call.raw.clone()),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Handle a Gemini turn: a `generateContent` response, a content, or parts.
-    pub async fn handle_gemini(&self, turn: &Value) -> Result<GeminiTurnOutput, ToolError> {
-        let found = providers::gemini::find_calls(turn)?;
-        let mut out = GeminiTurnOutput {
-            unhandled: others(&found),
-            ..Default::default()
-        };
-        for call in &found.calls {
-            match self.answer(&call.call).await {
-                Some(output) => out.parts.push(providers::gemini::function_response(
-                    &call.call.id,
-                    &call.call.name,
-                    &output,
-                )),
-                None => out.unhandled.push(call.raw.clone()),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Handle an MCP `tools/call` (request or params) and return the `CallToolResult`. An unknown
-    /// tool name is an `Err` (MCP answers it with a JSON-RPC error, not a result).
-    pub async fn handle_mcp(&self, request: &Value) -> Result<Value, ToolError> {
-        let found = providers::mcp::find_call(request)?;
-        if found.call.name != self.name.as_str() {
-            return Err(CallError::UnknownTool {
-                name: found.call.name.to_string(),
-                expected: self.name.to_string(),
-            }
-            .into());
-        }
-        let output = self.execute_call(&found.call).await;
-        Ok(providers::mcp::call_tool_result(&output))
     }
 
     /// Delete the session on the service, whoever owns it.
@@ -522,6 +412,14 @@ impl Drop for CodeInterpreterTool {
     }
 }
 
-fn others(found: &FoundCalls<'_>) -> Vec<Value> {
-    found.other.iter().map(|v| (*v).clone()).collect()
+/// The image format of a file name, for the raster formats providers show.
+fn image_format(name: &str) -> Option<&'static str> {
+    let extension = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    match extension.as_str() {
+        "png" => Some("png"),
+        "jpg" | "jpeg" => Some("jpeg"),
+        "gif" => Some("gif"),
+        "webp" => Some("webp"),
+        _ => None,
+    }
 }

@@ -1,15 +1,21 @@
 //! Clean-up of the code a model sends: markdown fences, prose around them, a stray `python` line,
 //! and uniform indentation.
 //!
-//! The rules are conservative so that valid Python passes through unchanged: Python has no
-//! backtick syntax, a module always has a statement at column 0, and a bare `python` line would
-//! only raise `NameError`. Peers strip a `python` *prefix* (turning `python_var` into `_var`) and
+//! Text that is Python as it stands runs exactly as sent: clean-up starts only when the text
+//! cannot be Python (a backtick outside strings and comments, an indented first statement, an
+//! unclosed literal). Fences inside string literals and docstrings are code, not markdown. Peers strip a `python` *prefix* (turning `python_var` into `_var`) and
 //! the first line's indentation; this module does neither.
+
+mod lexer;
 
 use std::borrow::Cow;
 
+use lexer::Lexer;
+
 /// Clean up model-written code. Returns the input borrowed when nothing changed.
 ///
+/// - A leading byte-order mark is dropped (Python rejects U+FEFF in source text).
+/// - Text that is Python as it stands is returned unchanged; only otherwise:
 /// - A fenced block (```` ```python ````, ```` ```py ````, ```` ```python3 ````, or a bare fence) is
 ///   extracted, dropping prose before and after it; several Python blocks are joined in order.
 ///   Blocks in another language (```` ```bash ````) are ignored.
@@ -23,8 +29,21 @@ use std::borrow::Cow;
 /// assert_eq!(sanitize_code("Here you go:\n```python\nprint(1)\n```\nDone."), "print(1)\n");
 /// assert_eq!(sanitize_code("python_var = 1"), "python_var = 1");
 /// assert_eq!(sanitize_code("    x = 1\n    print(x)"), "x = 1\nprint(x)");
+/// // Fences inside a string are the program's own text.
+/// let program = "s = '''md:\n```python\nprint(1)\n```\n'''\nprint(repr(s))";
+/// assert_eq!(sanitize_code(program), program);
 /// ```
 pub fn sanitize_code(code: &str) -> Cow<'_, str> {
+    let code = code.strip_prefix('\u{feff}').unwrap_or(code);
+    if lexer::is_plain_python(code) {
+        return Cow::Borrowed(code);
+    }
+    // Uniformly indented Python (strings holding fence lines included) only needs its margin.
+    if let Cow::Owned(dedented) = dedent(code)
+        && lexer::is_plain_python(&dedented)
+    {
+        return Cow::Owned(dedented);
+    }
     let code = extract_fenced(code);
     let code = then(code, strip_python_line);
     let code = then(code, unwrap_inline_backticks);
@@ -60,8 +79,8 @@ fn extract_fenced(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let mut blocks: Vec<&str> = Vec::new();
-    // (content start, is a Python block, everything before the opener is blank)
-    let mut open: Option<(usize, bool, bool)> = None;
+    // (content start, is a Python block, everything before the opener is blank, its strings)
+    let mut open: Option<(usize, bool, bool, Lexer)> = None;
     let mut pos = 0;
     for line in text.split_inclusive('\n') {
         let start = pos;
@@ -72,22 +91,25 @@ fn extract_fenced(text: &str) -> Cow<'_, str> {
                 if let Some(rest) = trimmed.strip_prefix("```") {
                     let info = rest.trim_start_matches('`');
                     let at_start = text[..start].trim().is_empty();
-                    open = Some((pos, is_python_language(info), at_start));
+                    open = Some((pos, is_python_language(info), at_start, Lexer::new()));
                 }
             }
-            Some((content_start, wanted, _)) => {
-                if is_closing_fence(trimmed) {
+            Some((content_start, wanted, _, ref mut lexer)) => {
+                // A fence line inside a Python string literal (a docstring) is code.
+                if lexer.in_code() && is_closing_fence(trimmed) {
                     if wanted {
                         blocks.push(&text[content_start..start]);
                     }
                     open = None;
+                } else if wanted {
+                    lexer.feed(line);
                 }
             }
         }
     }
     // An unclosed fence counts only when it opened the text (a truncated answer); otherwise it is
     // more likely a stray closing fence after plain code.
-    if let Some((content_start, true, true)) = open {
+    if let Some((content_start, true, true, _)) = open {
         blocks.push(&text[content_start..]);
     }
     match blocks.as_slice() {
@@ -227,8 +249,9 @@ mod tests {
 
     #[test]
     fn python_word_only_on_its_own_line() {
-        check("python\nprint(1)", "print(1)");
-        check("\npython3\nprint(1)", "print(1)");
+        check("python\nprint(1)\n```", "print(1)\n");
+        // Valid as it stands (a NameError at most): run as sent.
+        check("python\nprint(1)", "python\nprint(1)");
         check("python_var = 1", "python_var = 1");
         check("pythonic = 2", "pythonic = 2");
         check("python = 3\nprint(python)", "python = 3\nprint(python)");
@@ -246,6 +269,23 @@ mod tests {
         );
         check("\t\ta = 1\n\n\t\tb = 2", "a = 1\n\nb = 2");
         check("    # note\n  x = 1\n  y = 2", "  # note\nx = 1\ny = 2");
+    }
+
+    #[test]
+    fn valid_python_holding_fences_runs_as_sent() {
+        let program = "s = '''Here is md:\n```python\nprint(1)\n```\n'''\nprint(repr(s))";
+        check(program, program);
+        let docstring =
+            "def f():\n    \"\"\"Usage:\n    ```\n    f()\n    ```\n    \"\"\"\n    return 1\n";
+        check(docstring, docstring);
+        // Fenced, the docstring's own fence does not close the block.
+        check(&format!("```python\n{docstring}```\n"), docstring);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped() {
+        check("\u{feff}print(1)\n", "print(1)\n");
+        check("\u{feff}```python\nprint(1)\n```", "print(1)\n");
     }
 
     #[test]
