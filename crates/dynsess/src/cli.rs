@@ -232,6 +232,23 @@ pub struct HandleArgs {
     /// The tool name to answer (calls to other tools are left alone).
     #[arg(long, value_name = "N")]
     pub name: Option<String>,
+
+    /// stdin is the streamed response (server-sent events): each call runs as soon as its
+    /// arguments are complete; prints `{"turn": …, "answer": …}`.
+    #[arg(long)]
+    pub stream: bool,
+
+    /// Answer calls for other tools with an error result, so the answer is complete.
+    #[arg(long)]
+    pub answer_other_tools: bool,
+
+    /// What the model reads of one call (stdout, stderr, result, file list), in tokens.
+    #[arg(long, value_name = "N", conflicts_with = "budget_chars")]
+    pub budget_tokens: Option<usize>,
+
+    /// The same budget in characters.
+    #[arg(long, value_name = "N")]
+    pub budget_chars: Option<usize>,
 }
 
 /// Formats of a tool definition.

@@ -1,5 +1,5 @@
 //! The CLI's error: one line on stderr (`error: ...`), or one JSON object there under `--json`,
-//! with exit code 1 (2 for usage errors).
+//! with exit code 1 (2 for usage errors; 5 and 6 for `handle` input that cannot be answered).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -28,6 +28,11 @@ pub enum ErrorCode {
     Transport,
     /// The command line could not be parsed.
     Usage,
+    /// `handle`: the input is not the format named by `--format` (or is a stream without
+    /// `--stream`, or a stream that cannot be read). Exit code 5.
+    WrongFormat,
+    /// `handle --stream`: the stream ended before the model's turn did. Exit code 6.
+    UnfinishedStream,
 }
 
 /// What the service said, for [`ErrorCode::Api`].
@@ -192,7 +197,12 @@ impl From<dynamic_sessions::BoxError> for Error {
 
 /// Print the error on stderr (as JSON when `json`) and pick the exit code.
 pub fn report(e: &Error, json: bool) -> ExitCode {
-    let exit = ExitCode::from(if e.code() == ErrorCode::Usage { 2 } else { 1 });
+    let exit = ExitCode::from(match e.code() {
+        ErrorCode::Usage => 2,
+        ErrorCode::WrongFormat => 5,
+        ErrorCode::UnfinishedStream => 6,
+        _ => 1,
+    });
     if e.broken_pipe {
         // The reader went away (e.g. `| head`): not worth a message.
         return exit;

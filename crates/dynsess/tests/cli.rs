@@ -462,7 +462,8 @@ async fn handle_answers_a_recorded_turn_in_every_format() {
         Some(b"not json"),
     )
     .await;
-    assert_eq!(o.status.code(), Some(1));
+    // Not the named format: exit 5 (see tests/handle.rs for the other outcomes).
+    assert_eq!(o.status.code(), Some(5));
     assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
     pool.shutdown().await;
 }

@@ -188,6 +188,7 @@ impl ToolOutput {
             mut stderr,
             result,
             execution_time,
+            images: all_images,
             ..
         } = execution;
         let total = limits.budget.chars();
@@ -215,12 +216,15 @@ impl ToolOutput {
             result: None,
             files_changed: files_cut,
         };
+        // `images` holds every image of the run (the image result among them); a run whose
+        // result is a value can still have shown figures.
         let (result, images) = match result {
-            ExecutionResult::Image(image) => (None, vec![image]),
+            ExecutionResult::Image(image) if all_images.is_empty() => (None, vec![image]),
+            ExecutionResult::Image(_) => (None, all_images),
             ExecutionResult::Value(value) => {
                 let (value, cut) = limit_value(value, grant[2]);
                 truncation.result = cut;
-                (Some(value), Vec::new())
+                (Some(value), all_images)
             }
         };
         ToolOutput {

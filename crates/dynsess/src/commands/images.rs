@@ -13,7 +13,11 @@ const MAX_NAMES: u32 = 100_000;
 
 /// The images of a run, in order.
 pub fn of(execution: &Execution) -> Vec<&Image> {
-    execution.image().into_iter().collect()
+    if execution.images.is_empty() {
+        execution.image().into_iter().collect()
+    } else {
+        execution.images.iter().collect()
+    }
 }
 
 /// Write each image to `dir/image-N.EXT`, N the first free numbers (existing files are never
