@@ -16,6 +16,7 @@
 
 mod content;
 mod handler;
+pub mod http;
 pub mod lease;
 mod server;
 pub mod tools;

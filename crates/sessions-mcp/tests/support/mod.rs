@@ -73,3 +73,14 @@ pub fn is_error(result: &CallToolResult) -> bool {
 pub fn code(python: &str) -> Value {
     json!({ "python_code": python })
 }
+
+/// An rmcp client over streamable HTTP with this bearer token.
+pub async fn connect_http(url: &str, token: &str) -> Result<Mcp, String> {
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token);
+    TestClient
+        .serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .map_err(|e| e.to_string())
+}
