@@ -56,7 +56,10 @@ async fn two_hundred_users_share_twenty_sessions_without_errors_or_leaks() {
     }
     assert_eq!(errors.load(Ordering::SeqCst), 0, "lease_errors");
     assert!(peak.load(Ordering::SeqCst) <= CAP);
-    assert!(client(&pool).list_sessions().await.unwrap().is_empty(), "leaked_sessions");
+    assert!(
+        client(&pool).list_sessions().await.unwrap().is_empty(),
+        "leaked_sessions"
+    );
     assert_eq!(leases.available(), CAP);
 }
 
@@ -90,5 +93,8 @@ async fn a_lease_dropped_with_its_future_deletes_its_session() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(c.list_sessions().await.unwrap().is_empty(), "the dropped lease leaked");
+    assert!(
+        c.list_sessions().await.unwrap().is_empty(),
+        "the dropped lease leaked"
+    );
 }

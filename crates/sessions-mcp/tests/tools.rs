@@ -151,3 +151,27 @@ async fn shell_pools_get_run_shell_instead_of_code_interpreter() {
     );
     mcp.cancel().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_announce_file_changes_and_long_runs_report_progress() {
+    use std::sync::atomic::Ordering;
+    let pool = pool(PoolType::Python, 5).await;
+    let (mcp, _task) = connect(McpServer::builder(client(&pool)).build()).await;
+    call(
+        &mcp,
+        "code_interpreter",
+        code("open('/mnt/data/new.txt','w').write('n')"),
+    )
+    .await;
+    let long = call(
+        &mcp,
+        "code_interpreter",
+        code("import time\ntime.sleep(2.5)\n'done'"),
+    )
+    .await;
+    assert!(text(&long).contains("done"), "{long:?}");
+    let handler = mcp.service();
+    assert!(handler.list_changed.load(Ordering::SeqCst) >= 1);
+    assert!(handler.progress.load(Ordering::SeqCst) >= 1);
+    mcp.cancel().await.unwrap();
+}

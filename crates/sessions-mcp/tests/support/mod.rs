@@ -2,7 +2,10 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig, ProtocolVersion};
-use rmcp::service::RunningService;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use sessions_core::Client;
@@ -24,13 +27,29 @@ pub fn client(pool: &EmulatorHandle) -> Client {
     Client::builder(pool.endpoint()).no_auth().build().unwrap()
 }
 
-/// An rmcp client that speaks the session-based protocol (initialize, notifications).
+/// An rmcp client that speaks the session-based protocol (initialize, notifications) and
+/// counts the notifications it gets.
 #[derive(Clone, Default)]
-pub struct TestClient;
+pub struct TestClient {
+    pub list_changed: Arc<AtomicUsize>,
+    pub progress: Arc<AtomicUsize>,
+}
 
 impl rmcp::ClientHandler for TestClient {
     fn get_info(&self) -> ClientConfig {
         ClientConfig::default().with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.list_changed.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn on_progress(
+        &self,
+        _params: rmcp::model::ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -42,7 +61,7 @@ pub async fn connect(server: McpServer) -> (Mcp, tokio::task::JoinHandle<()>) {
     let task = tokio::spawn(async move {
         server.serve_transport(server_end).await.unwrap();
     });
-    let mcp = TestClient
+    let mcp = TestClient::default()
         .serve(client_end)
         .await
         .expect("the MCP handshake");
@@ -79,7 +98,7 @@ pub async fn connect_http(url: &str, token: &str) -> Result<Mcp, String> {
     use rmcp::transport::StreamableHttpClientTransport;
     use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
     let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token);
-    TestClient
+    TestClient::default()
         .serve(StreamableHttpClientTransport::from_config(config))
         .await
         .map_err(|e| e.to_string())
