@@ -1,12 +1,13 @@
 //! One MCP client's server: its own pool session, the tools and the resources.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use base64::Engine as _;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
     ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
@@ -32,9 +33,18 @@ pub(crate) struct Shared {
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
     lease: Mutex<Option<Lease>>,
+    /// Set when the session was deleted for being idle and a new one replaced it.
+    renewed: std::sync::atomic::AtomicBool,
 }
 
 impl Slot {
+    /// Mark the session as used now (after a call, so a long run does not count as idle).
+    async fn touch(&self) {
+        if let Some(lease) = self.lease.lock().await.as_ref() {
+            lease.session();
+        }
+    }
+
     /// Delete the client's session (if it has one) now.
     pub(crate) async fn release(&self) {
         let lease = self.lease.lock().await.take();
@@ -76,6 +86,10 @@ impl ClientHandler {
         let mut slot = self.slot.lease.lock().await;
         if let Some(session) = slot.as_ref().and_then(|l| l.session()) {
             return Ok(session.clone());
+        }
+        if slot.is_some() {
+            // The idle timeout deleted it: say so, since variables and files are gone.
+            self.slot.renewed.store(true, Ordering::Release);
         }
         let lease = self
             .shared
@@ -334,10 +348,16 @@ impl ServerHandler for ClientHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let result = match self.call(&request, &context).await? {
+        let mut result = match self.call(&request, &context).await? {
             Ok(result) => result,
             Err(message) => content::error(message),
         };
+        self.slot.touch().await;
+        if self.slot.renewed.swap(false, Ordering::AcqRel) {
+            let note = "note: the previous session was deleted after being idle; this call ran in \
+                        a new, empty session (earlier variables and files are gone)";
+            result.content.insert(0, ContentBlock::text(note));
+        }
         Ok(result.into())
     }
 

@@ -104,3 +104,30 @@ async fn bad_arguments_are_tool_errors_that_name_the_argument() {
     assert!(client(&pool).list_sessions().await.unwrap().is_empty());
     mcp.cancel().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_is_deleted_and_the_next_call_says_it_starts_over() {
+    let pool = pool(PoolType::Python, 5).await;
+    let server = McpServer::builder(client(&pool))
+        .idle_timeout(Some(Duration::from_millis(300)))
+        .build();
+    let (mcp, _task) = connect(server).await;
+    call(&mcp, "code_interpreter", code("z = 1")).await;
+    for _ in 0..100 {
+        if client(&pool).list_sessions().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        client(&pool).list_sessions().await.unwrap().is_empty(),
+        "idle session kept"
+    );
+    let after = call(&mcp, "code_interpreter", code("z")).await;
+    assert!(
+        text(&after).contains("deleted after being idle"),
+        "{after:?}"
+    );
+    assert!(is_error(&after), "{after:?}");
+    mcp.cancel().await.unwrap();
+}
