@@ -93,6 +93,10 @@ pub enum Command {
     /// Read a model response (JSON) on stdin, run its code-interpreter calls in the session, and
     /// print the messages or items to send back (JSON).
     Handle(HandleArgs),
+    /// Serve the pool to MCP hosts (Claude Desktop, VS Code, ...) over stdio, or streamable HTTP
+    /// with --http: a code_interpreter and file tools, one new session per MCP client, deleted
+    /// when the client disconnects.
+    Mcp(McpArgs),
 }
 
 /// `exec`.
@@ -249,6 +253,70 @@ pub struct HandleArgs {
     /// The same budget in characters.
     #[arg(long, value_name = "N")]
     pub budget_chars: Option<usize>,
+}
+
+/// `mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Run an embedded local pool in this process instead of using --endpoint.
+    #[arg(long)]
+    pub local: bool,
+
+    /// The pool's kind: python (the code_interpreter tool) or shell (run_shell).
+    #[arg(long, value_enum, default_value_t = McpPoolType::Python)]
+    pub pool_type: McpPoolType,
+
+    /// Serve streamable HTTP instead of stdio; the first line on stdout is the MCP URL.
+    #[arg(long)]
+    pub http: bool,
+
+    /// The address to bind with --http (loopback unless --allow-non-loopback).
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub host: String,
+
+    /// The port to bind with --http (0: a free one).
+    #[arg(long, default_value_t = 0, value_name = "PORT")]
+    pub port: u16,
+
+    /// The bearer token HTTP clients must send; without it (or DYNSESS_MCP_TOKEN) a random one
+    /// is printed once on stderr.
+    #[arg(
+        long = "mcp-token",
+        env = "DYNSESS_MCP_TOKEN",
+        value_name = "T",
+        hide_env_values = true
+    )]
+    pub mcp_token: Option<String>,
+
+    /// Allow --host to be an address other than loopback.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+
+    /// The most client sessions at once (default: the pool's maximum when its metadata says,
+    /// else 10; 100 with --local).
+    #[arg(long, value_name = "N")]
+    pub max_sessions: Option<usize>,
+
+    /// When all sessions are taken, fail the tool call at once instead of waiting in order.
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Delete a client's session after this many seconds unused (0: never).
+    #[arg(long, default_value_t = 900, value_name = "SECS")]
+    pub idle_timeout: u64,
+
+    /// The largest file download_file returns, in bytes.
+    #[arg(long, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
+    pub max_download_bytes: u64,
+}
+
+/// Pool kinds `mcp` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum McpPoolType {
+    /// Python code-interpreter pool.
+    Python,
+    /// Shell pool.
+    Shell,
 }
 
 /// Formats of a tool definition.

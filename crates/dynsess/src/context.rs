@@ -79,16 +79,28 @@ impl Context {
         Ok(builder.build()?)
     }
 
-    /// The session identifier: the given one, or a new UUID announced on stderr.
-    pub fn session_id(&self) -> String {
-        match self
-            .global
+    /// The session identifier given with --session or DYNSESS_SESSION, if any.
+    pub fn given_session_id(&self) -> Option<String> {
+        self.global
             .session
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-        {
-            Some(id) => id.to_owned(),
+            .map(str::to_owned)
+    }
+
+    /// Whether --endpoint or POOL_MANAGEMENT_ENDPOINT was given.
+    pub fn has_endpoint(&self) -> bool {
+        self.global
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty())
+    }
+
+    /// The session identifier: the given one, or a new UUID announced on stderr.
+    pub fn session_id(&self) -> String {
+        match self.given_session_id() {
+            Some(id) => id,
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
                 if self.json() {

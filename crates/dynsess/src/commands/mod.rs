@@ -3,6 +3,7 @@
 mod exec;
 mod files;
 mod images;
+mod mcp;
 mod serve;
 mod session;
 mod tool;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::serve(args).await,
         Command::ToolDefinition(args) => tool::definition(&ctx, args),
         Command::Handle(args) => tool::handle(&ctx, args).await,
+        Command::Mcp(args) => mcp::mcp(&ctx, args).await,
     }
 }
 
