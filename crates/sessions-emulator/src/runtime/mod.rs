@@ -5,10 +5,12 @@
 //! is private to the runtime.
 //!
 //! What is enforced (see `IsolationReport::detail` at run time):
-//! * namespaces (when permitted): user (uid 0 inside = the emulator's uid, all capabilities
+//! * namespaces (when permitted): user (uid 0 inside = an unprivileged host uid: the
+//!   emulator's own when it is not root, else a dedicated id per worker; all capabilities
 //!   dropped), mount (pivoted minimal root: read-only /usr, /etc, lib dirs and the python
-//!   prefixes; private /tmp, /dev/shm; `/mnt/data` = the session's workdir), pid (the whole
-//!   tree dies with the session), net (only an up loopback unless `network`);
+//!   prefixes; private /tmp, /dev/shm; `/mnt/data` = the session's workdir; /proc/sys and
+//!   friends read-only, /proc/kcore, /proc/keys, /etc/shadow masked), pid (the whole tree
+//!   dies with the session), net (only an up loopback unless `network`), uts, ipc, cgroup;
 //! * memory: RLIMIT_AS per process (`MemoryError` → `OutOfMemory`; a SIGKILLed interpreter
 //!   is reported the same way and replaced);
 //! * processes/threads: a per-worker `pids` cgroup when one is writable (RLIMIT_NPROC is
@@ -93,7 +95,8 @@ impl Default for RuntimeConfig {
 pub struct IsolationReport {
     /// True when user, mount, network and pid namespaces are all in use.
     pub namespaces: bool,
-    /// A one-line human description, e.g. "namespaces (user, mount, net, pid)" or the reason for degrading.
+    /// A one-line human description, e.g. "namespaces (user, mount, net, pid, uts, ipc,
+    /// cgroup); …" or the reason for degrading.
     pub detail: String,
 }
 
@@ -237,10 +240,12 @@ impl Runtime {
 
     /// Start a ready worker whose `/mnt/data` (and working directory) is `workdir` on the host.
     pub async fn spawn(&self, workdir: &Path) -> Result<Worker, RuntimeError> {
-        let proc = worker::Proc::spawn(&self.inner, workdir).await?;
+        let ids = sandbox::HostIds::for_new_worker(sys::effective_ids());
+        let proc = worker::Proc::spawn(&self.inner, workdir, ids).await?;
         Ok(Worker {
             rt: Arc::clone(&self.inner),
             workdir: workdir.to_path_buf(),
+            ids,
             proc: Some(proc),
         })
     }
@@ -251,6 +256,8 @@ impl Runtime {
 pub struct Worker {
     rt: Arc<RuntimeInner>,
     workdir: PathBuf,
+    /// The host ids its sandbox runs as (kept across restarts: they own the workdir).
+    ids: sandbox::HostIds,
     /// `None` after a failed restart; the next run tries again.
     proc: Option<worker::Proc>,
 }

@@ -31,7 +31,7 @@ impl Worker {
             self.replace().await;
         }
         if self.proc.is_none() {
-            self.proc = Some(Proc::spawn(&self.rt, &self.workdir).await?);
+            self.proc = Some(Proc::spawn(&self.rt, &self.workdir, self.ids).await?);
         }
         let Some(proc) = self.proc.as_mut() else {
             return Err(RuntimeError::Worker("no interpreter".into()));
@@ -86,7 +86,7 @@ impl Worker {
         if let Some(old) = self.proc.take() {
             old.kill().await;
         }
-        match Proc::spawn(&self.rt, &self.workdir).await {
+        match Proc::spawn(&self.rt, &self.workdir, self.ids).await {
             Ok(p) => self.proc = Some(p),
             Err(e) => tracing::warn!(error = %e, "could not restart a session interpreter"),
         }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::sandbox::SandboxTemplate;
+use super::sandbox::{HostIds, SandboxTemplate};
 use super::sys::Limits;
 use super::worker::Proc;
 use super::{IsolationMode, IsolationReport, RuntimeConfig, RuntimeError, RuntimeInner};
@@ -162,19 +162,30 @@ async fn probe_namespaces(inner: &mut RuntimeInner, info: &PythonInfo) -> Result
     let probe_dir =
         std::env::temp_dir().join(format!("sessions-emulator-probe-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&probe_dir).map_err(|e| format!("{}: {e}", probe_dir.display()))?;
-    let result = Proc::spawn(inner, &probe_dir).await;
+    let result = Proc::spawn(
+        inner,
+        &probe_dir,
+        HostIds::for_new_worker(super::sys::effective_ids()),
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&probe_dir);
     match result {
         Ok(proc) => {
             proc.kill().await;
             let what = if inner.config.network {
-                "user, mount, pid; network allowed"
+                "user, mount, pid, uts, ipc, cgroup; network allowed"
             } else {
-                "user, mount, net, pid"
+                "user, mount, net, pid, uts, ipc, cgroup"
+            };
+            let ids = match super::sys::effective_ids().0 {
+                0 => "session root = a dedicated unprivileged host uid per session".to_string(),
+                uid => format!("session root = host uid {uid}"),
             };
             inner.report = IsolationReport {
                 namespaces: true,
-                detail: format!("namespaces ({what})"),
+                detail: format!(
+                    "namespaces ({what}); {ids}; /proc/sys read-only, /proc/kcore and /proc/keys masked"
+                ),
             };
             Ok(())
         }

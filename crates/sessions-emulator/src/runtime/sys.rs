@@ -37,6 +37,8 @@ pub(crate) enum MountOp {
     },
     /// Remount an existing (sub)mount read-only.
     RemountRo(CString),
+    /// Bind a path of the new root onto itself read-only.
+    ReadOnly(CString),
     /// A fresh procfs for the new pid namespace.
     Proc(CString),
 }
@@ -50,12 +52,19 @@ pub(crate) struct NsSetup {
     pub(crate) ops: Vec<MountOp>,
     /// Keep the host network namespace.
     pub(crate) network: bool,
-    /// Contents for /proc/self/uid_map and gid_map.
+    /// Contents for the sandbox's uid_map and gid_map (`0 <host id> 1`): its root is an
+    /// unprivileged host uid, never host root.
     pub(crate) uid_map: Vec<u8>,
     pub(crate) gid_map: Vec<u8>,
+    /// Drop the supplementary groups first (the emulator runs as root: group 0 must not
+    /// follow the session into its namespace).
+    pub(crate) drop_groups: bool,
     pub(crate) limits: Limits,
     /// A `cgroup.procs` file to join first (the pids cap), when available.
     pub(crate) cgroup_procs: Option<CString>,
+    /// One slot per op: an `O_PATH` descriptor of a bind's host source, opened while we
+    /// still have the emulator's file-system uid (filled in the child; -1 when unused).
+    pub(crate) src_fds: Vec<libc::c_int>,
 }
 
 // Failing steps are reported through the exec-error pipe as `step * 1000 + errno`.
@@ -72,6 +81,8 @@ const STEP_CHDIR: i32 = 10;
 const STEP_RLIMIT: i32 = 11;
 const STEP_CAPS: i32 = 12;
 const STEP_CGROUP: i32 = 13;
+const STEP_SETID: i32 = 14;
+const STEP_HOSTNAME: i32 = 15;
 /// Mount operation `i` fails as step `STEP_OPS + i`.
 const STEP_OPS: i32 = 100;
 
@@ -82,7 +93,7 @@ pub(crate) fn describe_spawn_error(err: &io::Error, ops: &[String]) -> String {
     };
     let (step, errno) = (code / 1000, code % 1000);
     let what = match step {
-        STEP_UNSHARE => "unshare(user, mount, pid, net)".to_string(),
+        STEP_UNSHARE => "unshare(user, mount, pid, net, uts, ipc, cgroup)".to_string(),
         STEP_SETGROUPS => "write /proc/self/setgroups".to_string(),
         STEP_UID_MAP => "write /proc/self/uid_map".to_string(),
         STEP_GID_MAP => "write /proc/self/gid_map".to_string(),
@@ -95,6 +106,8 @@ pub(crate) fn describe_spawn_error(err: &io::Error, ops: &[String]) -> String {
         STEP_RLIMIT => "setrlimit".to_string(),
         STEP_CAPS => "drop capabilities".to_string(),
         STEP_CGROUP => "join the pids cgroup".to_string(),
+        STEP_SETID => "become root of the user namespace (setresuid/setgroups)".to_string(),
+        STEP_HOSTNAME => "set the sandbox hostname".to_string(),
         s if s >= STEP_OPS => ops
             .get((s - STEP_OPS) as usize)
             .cloned()
@@ -117,7 +130,8 @@ fn errno() -> i32 {
     io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
-/// Run the worker in fresh user, mount, pid (and net) namespaces with a pivoted root.
+/// Run the worker in fresh user, mount, pid, uts, ipc, cgroup (and net) namespaces with a
+/// pivoted root, its root mapped to `setup.uid_map`'s unprivileged host uid.
 ///
 /// Process layout: the spawned child (host side) only relays the exit status of the
 /// namespace init; the init (pid 1) reaps orphans; its child execs the interpreter.
@@ -125,7 +139,8 @@ pub(crate) fn install_namespaces(cmd: &mut tokio::process::Command, setup: NsSet
     // SAFETY: the closure runs in the forked child before exec and only performs raw
     // system calls on `setup`, which was fully built before the fork.
     unsafe {
-        cmd.pre_exec(move || enter_sandbox(&setup));
+        let mut setup = setup;
+        cmd.pre_exec(move || enter_sandbox(&mut setup));
     }
 }
 
@@ -147,33 +162,74 @@ pub(crate) fn install_limits(
 /// Move this process into a cgroup by writing its pid (formatted without allocating).
 fn join_cgroup(procs: Option<&CStr>) -> io::Result<()> {
     let Some(procs) = procs else { return Ok(()) };
-    // SAFETY: getpid cannot fail.
-    let mut pid = unsafe { libc::getpid() } as u32;
     let mut buf = [0u8; 12];
+    // SAFETY: getpid cannot fail.
+    let pid = decimal(&mut buf, unsafe { libc::getpid() } as u32);
+    write_file(procs, pid, STEP_CGROUP)
+}
+
+/// `n` in decimal, formatted into `buf` without allocating.
+fn decimal(buf: &mut [u8; 12], mut n: u32) -> &[u8] {
     let mut start = buf.len();
     loop {
         start -= 1;
-        buf[start] = b'0' + (pid % 10) as u8;
-        pid /= 10;
-        if pid == 0 || start == 0 {
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || start == 0 {
             break;
         }
     }
-    write_file(procs, &buf[start..], STEP_CGROUP)
+    &buf[start..]
 }
 
-fn enter_sandbox(s: &NsSetup) -> io::Result<()> {
+fn enter_sandbox(s: &mut NsSetup) -> io::Result<()> {
     // Join the pids cgroup before forking anything, so every descendant is counted.
     join_cgroup(s.cgroup_procs.as_deref())?;
-    let mut flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    if s.drop_groups {
+        // SAFETY: setgroups with an empty list.
+        check(unsafe { libc::setgroups(0, ptr::null()) }, STEP_SETID)?;
+    }
+    // Only a process left in the host's user namespace may map the sandbox's root to an
+    // arbitrary host uid: fork a helper that stays outside and writes our maps.
+    let mapper = MapperPipe::new()?;
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    // SAFETY: fork in a single-threaded child; the helper only makes raw calls and _exits.
+    let helper = unsafe { libc::fork() };
+    if helper < 0 {
+        return Err(fail(STEP_FORK));
+    }
+    if helper == 0 {
+        mapper.run_helper(me, s);
+    }
+    let mut flags = libc::CLONE_NEWUSER
+        | libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWCGROUP;
     if !s.network {
         flags |= libc::CLONE_NEWNET;
     }
     // SAFETY: plain system call; the child is single-threaded as unshare(NEWUSER) requires.
-    check(unsafe { libc::unshare(flags) }, STEP_UNSHARE)?;
-    write_file(c"/proc/self/setgroups", b"deny", STEP_SETGROUPS)?;
-    write_file(c"/proc/self/uid_map", &s.uid_map, STEP_UID_MAP)?;
-    write_file(c"/proc/self/gid_map", &s.gid_map, STEP_GID_MAP)?;
+    let mut ret = unsafe { libc::unshare(flags) };
+    if ret != 0 && errno() == libc::EINVAL {
+        // Kernels without cgroup namespaces.
+        // SAFETY: as above.
+        ret = unsafe { libc::unshare(flags & !libc::CLONE_NEWCGROUP) };
+    }
+    if ret != 0 {
+        let err = fail(STEP_UNSHARE);
+        mapper.abandon(helper);
+        return Err(err);
+    }
+    mapper.wait_mapped(helper)?;
+    let name = b"session";
+    // SAFETY: sethostname with a valid buffer; the UTS namespace is our own.
+    check(
+        unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) },
+        STEP_HOSTNAME,
+    )?;
     if !s.network {
         loopback_up()?;
     }
@@ -187,6 +243,18 @@ fn enter_sandbox(s: &NsSetup) -> io::Result<()> {
         relay_exit(init);
     }
     set_parent_death_signal();
+    // Open bind sources while our file-system uid is still the emulator's: host directories
+    // only it may enter (a 0700 checkout, a temporary directory) can then be bound.
+    open_sources(s)?;
+    // From here on we are the namespace's root, which is the sandbox's host uid (files we
+    // create must belong to a uid mapped in the namespace).
+    // SAFETY: setresgid/setresuid to ids mapped in our own user namespace.
+    unsafe {
+        check(libc::setresgid(0, 0, 0), STEP_SETID)?;
+        check(libc::setresuid(0, 0, 0), STEP_SETID)?;
+    }
+    // A change of credentials clears the parent-death signal.
+    set_parent_death_signal();
     build_root(s)?;
     // SAFETY: as above; pid 1 stays behind as a reaper.
     let interp = unsafe { libc::fork() };
@@ -199,6 +267,125 @@ fn enter_sandbox(s: &NsSetup) -> io::Result<()> {
     set_parent_death_signal();
     apply_limits(&s.limits)?;
     drop_capabilities()
+}
+
+/// The pipe between the sandbox's first process and the helper that writes its id maps.
+struct MapperPipe {
+    read: libc::c_int,
+    write: libc::c_int,
+}
+
+impl MapperPipe {
+    fn new() -> io::Result<MapperPipe> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills a two-element array.
+        check(
+            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) },
+            STEP_UID_MAP,
+        )?;
+        Ok(MapperPipe {
+            read: fds[0],
+            write: fds[1],
+        })
+    }
+
+    /// The helper: wait until `target` has unshared, write its maps, exit 0 or the step
+    /// code that failed.
+    fn run_helper(&self, target: libc::pid_t, s: &NsSetup) -> ! {
+        let mut byte = 0u8;
+        // SAFETY: raw read/close on our own descriptors.
+        let n = unsafe {
+            libc::close(self.write);
+            libc::read(self.read, (&mut byte as *mut u8).cast(), 1)
+        };
+        let mut code = 0;
+        if n == 1 {
+            let mut buf = [0u8; 64];
+            let files: [(&[u8], &[u8]); 3] = [
+                (b"setgroups", b"deny"),
+                (b"uid_map", &s.uid_map),
+                (b"gid_map", &s.gid_map),
+            ];
+            for (i, (file, data)) in files.into_iter().enumerate() {
+                let path = proc_path(&mut buf, target, file);
+                if let Err(e) = write_file(path, data, 0) {
+                    // Exit code: which file (1..=3) in the high bits, errno in the low six.
+                    code = ((i as i32 + 1) << 6) | e.raw_os_error().unwrap_or(0).clamp(0, 63);
+                    break;
+                }
+            }
+        } else {
+            code = (2 << 6) | libc::EPIPE;
+        }
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(code) }
+    }
+
+    /// Tell the helper we unshared and wait for it to finish our maps.
+    fn wait_mapped(self, helper: libc::pid_t) -> io::Result<()> {
+        let byte = 1u8;
+        // SAFETY: raw write/close on our own descriptors.
+        unsafe {
+            libc::close(self.read);
+            libc::write(self.write, (&byte as *const u8).cast(), 1);
+            libc::close(self.write);
+        }
+        let status = wait_child(helper);
+        let steps = [STEP_SETGROUPS, STEP_UID_MAP, STEP_GID_MAP];
+        match status.map(exit_code) {
+            Some(0) => Ok(()),
+            Some(code) if (1..=3).contains(&(code >> 6)) => Err(io::Error::from_raw_os_error(
+                steps[(code >> 6) as usize - 1] * 1000 + (code & 63),
+            )),
+            _ => Err(io::Error::from_raw_os_error(
+                STEP_UID_MAP * 1000 + libc::ECHILD,
+            )),
+        }
+    }
+
+    /// Unsharing failed: let the helper exit without writing anything.
+    fn abandon(self, helper: libc::pid_t) {
+        // SAFETY: closing our descriptors makes the helper's read return 0.
+        unsafe {
+            libc::close(self.read);
+            libc::close(self.write);
+        }
+        wait_child(helper);
+    }
+}
+
+/// `/proc/<pid>/<file>` as a C string in `buf`, formatted without allocating.
+fn proc_path<'a>(buf: &'a mut [u8; 64], pid: libc::pid_t, file: &[u8]) -> &'a CStr {
+    let mut digits = [0u8; 12];
+    let pid = decimal(&mut digits, pid.max(0) as u32);
+    join_cstr(buf, &[b"/proc/", pid, b"/", file])
+}
+
+/// The concatenation of `parts` as a C string in `buf` (cut to fit), without allocating.
+fn join_cstr<'a>(buf: &'a mut [u8; 64], parts: &[&[u8]]) -> &'a CStr {
+    let mut len = 0;
+    for part in parts {
+        let end = (len + part.len()).min(buf.len() - 1);
+        buf[len..end].copy_from_slice(&part[..end - len]);
+        len = end;
+    }
+    buf[len] = 0;
+    CStr::from_bytes_until_nul(&buf[..=len]).unwrap_or(c"")
+}
+
+/// Wait for a child, retrying on EINTR; its raw status.
+fn wait_child(pid: libc::pid_t) -> Option<libc::c_int> {
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid on our own child with a valid status pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Some(status);
+        }
+        if r < 0 && errno() != libc::EINTR {
+            return None;
+        }
+    }
 }
 
 fn set_parent_death_signal() {
@@ -334,7 +521,8 @@ fn remount_ro(dst: &CStr) -> libc::c_int {
     mount(None, dst, None, flags, None)
 }
 
-fn apply_op(op: &MountOp) -> libc::c_int {
+/// Apply one step; `src_fd` is the bind source opened by `open_sources` (-1 otherwise).
+fn apply_op(op: &MountOp, src_fd: libc::c_int) -> libc::c_int {
     // SAFETY (for the raw calls below): NUL-terminated paths prepared before the fork.
     match op {
         MountOp::Dir(p) => {
@@ -378,12 +566,26 @@ fn apply_op(op: &MountOp) -> libc::c_int {
             dst,
             read_only,
         } => {
+            let mut buf = [0u8; 64];
+            let mut digits = [0u8; 12];
+            let by_fd = join_cstr(
+                &mut buf,
+                &[
+                    b"/proc/self/fd/",
+                    decimal(&mut digits, src_fd.max(0) as u32),
+                ],
+            );
+            let src = if src_fd >= 0 { by_fd } else { src.as_c_str() };
             let r = mount(Some(src), dst, None, libc::MS_BIND | libc::MS_REC, None);
             if r != 0 || !read_only {
                 r
             } else {
                 remount_ro(dst)
             }
+        }
+        MountOp::ReadOnly(path) => {
+            let r = mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC, None);
+            if r != 0 { r } else { remount_ro(path) }
         }
         MountOp::RemountRo(dst) => remount_ro(dst),
         MountOp::Proc(dst) => mount(
@@ -394,6 +596,21 @@ fn apply_op(op: &MountOp) -> libc::c_int {
             None,
         ),
     }
+}
+
+/// Open an `O_PATH` descriptor for every bind's host source.
+fn open_sources(s: &mut NsSetup) -> io::Result<()> {
+    for (i, op) in s.ops.iter().enumerate() {
+        if let MountOp::Bind { src, .. } = op {
+            // SAFETY: open with a NUL-terminated path prepared before the fork.
+            let fd = unsafe { libc::open(src.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+            check(fd, STEP_OPS + i as i32)?;
+            if let Some(slot) = s.src_fds.get_mut(i) {
+                *slot = fd;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn build_root(s: &NsSetup) -> io::Result<()> {
@@ -413,7 +630,12 @@ fn build_root(s: &NsSetup) -> io::Result<()> {
         STEP_ROOT_TMPFS,
     )?;
     for (i, op) in s.ops.iter().enumerate() {
-        check(apply_op(op), STEP_OPS + i as i32)?;
+        let fd = s.src_fds.get(i).copied().unwrap_or(-1);
+        check(apply_op(op, fd), STEP_OPS + i as i32)?;
+        if fd >= 0 {
+            // SAFETY: closing a descriptor opened by `open_sources`.
+            unsafe { libc::close(fd) };
+        }
     }
     // SAFETY: chdir/pivot_root/umount2 with valid paths. pivot_root(".", ".") stacks the old
     // root on top of the new one; detaching it leaves only the new root visible.

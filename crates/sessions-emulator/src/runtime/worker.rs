@@ -9,6 +9,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::cgroup::PidsGroup;
 use super::protocol::{KERNEL_SOURCE, KernelStatus, Request, Response};
+use super::sandbox::HostIds;
 use super::{RuntimeError, RuntimeInner, sys};
 
 /// How long an interpreter may take to start (generous: loaded CI machines).
@@ -45,7 +46,11 @@ pub(crate) enum Exchange {
 
 impl Proc {
     /// Start an interpreter for `workdir` and wait for its ready handshake.
-    pub(crate) async fn spawn(rt: &RuntimeInner, workdir: &Path) -> Result<Proc, RuntimeError> {
+    pub(crate) async fn spawn(
+        rt: &RuntimeInner,
+        workdir: &Path,
+        ids: HostIds,
+    ) -> Result<Proc, RuntimeError> {
         let mut cmd = Command::new(&rt.python_exe);
         cmd.arg("-c")
             .arg(KERNEL_SOURCE)
@@ -63,8 +68,9 @@ impl Proc {
         let procs_file = pids.as_ref().and_then(PidsGroup::procs_file);
         let sandboxed = match &rt.sandbox {
             Some(template) => {
+                give_workdir_to(workdir, ids)?;
                 let (setup, what) = template
-                    .setup_for(workdir, procs_file)
+                    .setup_for(workdir, ids, procs_file)
                     .map_err(RuntimeError::Spawn)?;
                 steps = what;
                 cmd.env_clear().current_dir("/");
@@ -236,6 +242,19 @@ impl Drop for Proc {
             self.signal_tree();
         }
     }
+}
+
+/// The sandbox's root owns its `/mnt/data`, and no other sandbox may enter it.
+fn give_workdir_to(workdir: &Path, ids: HostIds) -> Result<(), RuntimeError> {
+    use std::os::unix::fs::PermissionsExt;
+    let failed =
+        |e: std::io::Error| RuntimeError::Spawn(format!("workdir {}: {e}", workdir.display()));
+    if sys::effective_ids().0 == 0 {
+        std::os::unix::fs::chown(workdir, Some(ids.uid), Some(ids.gid)).map_err(failed)?;
+        std::fs::set_permissions(workdir, std::fs::Permissions::from_mode(0o700))
+            .map_err(failed)?;
+    }
+    Ok(())
 }
 
 fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
