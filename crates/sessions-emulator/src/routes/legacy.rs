@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 
-use super::files::{place, receive, session_dir, stream_file};
+use super::files::{blocking, place, receive, session_dir, stream_file};
 use super::{Params, Shared, current, validate_identifier};
 use crate::api_version::Family;
 use crate::error::ApiError;
 use crate::execution;
-use crate::files::{self, relative_parts};
+use crate::files::{EntryKind, relative_parts};
 use crate::shapes::LegacyFileList;
 
 /// `POST code/execute`.
@@ -53,23 +53,12 @@ pub async fn execute(
 /// `GET files` (legacy): every regular file under `/mnt/data`, with paths relative to it.
 pub async fn list(st: &Shared, params: &Params) -> Result<Response, ApiError> {
     let dir = session_dir(st, params).await?;
-    let items = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let root = dir.resolve(&[])?;
-        let entries = files::list(&dir, &root, true, 10_000)
-            .map_err(|e| ApiError::io(&e, "the session directory"))?;
-        Ok(entries
-            .into_iter()
-            .filter(|e| e.md.is_file())
-            .map(|e| {
-                let mut p = e.dir.clone();
-                p.push(e.name.clone());
-                let mtime = e.md.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-                (p.join("/"), e.md.len(), mtime)
-            })
-            .collect::<Vec<_>>())
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let entries = blocking(move || dir.list(&[], true, 10_000)).await?;
+    let items = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .map(|e| (e.rel_path(), e.size, e.modified))
+        .collect();
     Ok(Json(LegacyFileList::new(items)).into_response())
 }
 
@@ -83,12 +72,13 @@ pub async fn upload(
     let staged = receive(st, mp).await?;
     let alloc = st.session(&identifier).await?;
     let dir = alloc.session.slot()?.dir.clone();
-    let (target, rel) = place(&dir, Vec::new(), &staged).await?;
-    let md = tokio::fs::metadata(&target)
-        .await
-        .map_err(|e| ApiError::io(&e, "the uploaded file"))?;
-    let mtime = md.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-    Ok(Json(LegacyFileList::new(vec![(rel.join("/"), md.len(), mtime)])).into_response())
+    let e = place(&dir, Vec::new(), &staged).await?;
+    Ok(Json(LegacyFileList::new(vec![(
+        e.rel_path(),
+        e.size,
+        e.modified,
+    )]))
+    .into_response())
 }
 
 /// `GET files/content/{name}` (legacy); the name may be a path and may carry `/mnt/data/`.
@@ -100,5 +90,5 @@ pub async fn download(st: &Shared, params: &Params, name: &str) -> Result<Respon
         return Err(ApiError::validation("A file name is required."));
     }
     let dir = session_dir(st, params).await?;
-    stream_file(&dir, &parts, name).await
+    stream_file(&dir, parts).await
 }
