@@ -71,6 +71,8 @@ pub struct EmulatorConfig {
     pub max_upload_bytes: u64,
     /// Pool name used in `stopSession` messages (default `local`).
     pub pool_name: String,
+    /// Largest JSON request body accepted, in bytes (default 4 MiB); larger ones get 413.
+    pub max_json_body_bytes: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -92,6 +94,7 @@ impl Default for EmulatorConfig {
             isolation: IsolationMode::Auto,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             pool_name: "local".to_string(),
+            max_json_body_bytes: 4 << 20,
         }
     }
 }

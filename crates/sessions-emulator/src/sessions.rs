@@ -17,6 +17,11 @@ use crate::shapes::{Execution, SessionInfo, SessionView, rfc3339};
 
 /// How many executions a session remembers for `GET executions/{id}`.
 const EXECUTIONS_KEPT: usize = 256;
+/// Bytes of stored executions one session keeps (oldest evicted first).
+const SESSION_STORE_BYTES: u64 = 16 << 20;
+/// Bytes of stored executions the whole pool keeps: past it, a session storing a new
+/// execution evicts its own oldest ones first.
+const POOL_STORE_BYTES: u64 = 256 << 20;
 
 /// An allocated slot: the worker and its directory.
 #[derive(Debug)]
@@ -41,10 +46,72 @@ pub struct Session {
     executions: Mutex<ExecStore>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ExecStore {
-    map: HashMap<String, Execution>,
+    map: HashMap<String, (Execution, u64)>,
     order: VecDeque<String>,
+    /// Bytes held by this store.
+    bytes: u64,
+    /// Bytes held by every store of the pool.
+    pool_bytes: Arc<AtomicU64>,
+}
+
+impl ExecStore {
+    fn new(pool_bytes: Arc<AtomicU64>) -> Self {
+        Self {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            pool_bytes,
+        }
+    }
+
+    fn insert(&mut self, exec: Execution) {
+        let size = stored_size(&exec);
+        let id = exec.id.clone();
+        match self.map.insert(id.clone(), (exec, size)) {
+            Some((_, old)) => self.release(old),
+            None => self.order.push_back(id),
+        }
+        self.bytes += size;
+        self.pool_bytes.fetch_add(size, Ordering::Relaxed);
+        while self.order.len() > 1
+            && (self.order.len() > EXECUTIONS_KEPT
+                || self.bytes > SESSION_STORE_BYTES
+                || self.pool_bytes.load(Ordering::Relaxed) > POOL_STORE_BYTES)
+        {
+            if let Some((_, size)) = self.order.pop_front().and_then(|old| self.map.remove(&old)) {
+                self.release(size);
+            }
+        }
+    }
+
+    fn release(&mut self, size: u64) {
+        self.bytes = self.bytes.saturating_sub(size);
+        self.pool_bytes.fetch_sub(
+            size.min(self.pool_bytes.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+    }
+}
+
+impl Drop for ExecStore {
+    fn drop(&mut self) {
+        let bytes = self.bytes;
+        self.release(bytes);
+    }
+}
+
+/// Approximate memory of a stored execution (its text dominates).
+fn stored_size(exec: &Execution) -> u64 {
+    let text = exec.result.as_ref().map_or(0, |r| {
+        r.stdout.len()
+            + r.stderr.len()
+            + r.execution_result
+                .as_ref()
+                .map_or(0, |v| serde_json::to_vec(v).map_or(0, |b| b.len()))
+    });
+    (text + exec.id.len() + exec.identifier.len() + 128) as u64
 }
 
 fn now_ms() -> u64 {
@@ -78,14 +145,7 @@ impl Session {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
-        if store.map.insert(exec.id.clone(), exec.clone()).is_none() {
-            store.order.push_back(exec.id);
-            while store.order.len() > EXECUTIONS_KEPT {
-                if let Some(old) = store.order.pop_front() {
-                    store.map.remove(&old);
-                }
-            }
-        }
+        store.insert(exec);
     }
 
     /// Look an execution up.
@@ -94,7 +154,7 @@ impl Session {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
-        store.map.get(id).cloned()
+        store.map.get(id).map(|(e, _)| e.clone())
     }
 
     fn expire_at(&self, cooldown: Duration) -> SystemTime {
@@ -142,6 +202,8 @@ pub struct SessionManager {
     pool: WarmPool,
     max_sessions: usize,
     cooldown: Duration,
+    /// Bytes of stored executions over all sessions.
+    stored_bytes: Arc<AtomicU64>,
 }
 
 impl SessionManager {
@@ -152,6 +214,7 @@ impl SessionManager {
             pool,
             max_sessions,
             cooldown,
+            stored_bytes: Arc::default(),
         }
     }
 
@@ -198,7 +261,7 @@ impl SessionManager {
                         created_at: SystemTime::now(),
                         last_accessed_ms: AtomicU64::new(now_ms()),
                         slot: OnceCell::new(),
-                        executions: Mutex::new(ExecStore::default()),
+                        executions: Mutex::new(ExecStore::new(self.stored_bytes.clone())),
                     });
                     map.insert(identifier.to_string(), s.clone());
                     s

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -107,9 +108,10 @@ pub async fn execute(
     State(st): State<Shared>,
     params: Params,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let body = super::json_body(body, st.config.max_json_body_bytes)?;
     let version = params.version(Family::Current, "executions")?;
     let identifier = params.identifier()?;
     let req = execution::parse_request(&body, st.config.pool_type, st.config.strict, false)?;

@@ -6,6 +6,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
@@ -23,9 +24,10 @@ pub async fn execute(
     State(st): State<Shared>,
     params: Params,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let body = super::json_body(body, st.config.max_json_body_bytes)?;
     params.version(Family::Legacy, "code/execute")?;
     let req = execution::parse_request(&body, st.config.pool_type, st.config.strict, true)?;
     let identifier = match params.get("identifier") {

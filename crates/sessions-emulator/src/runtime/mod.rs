@@ -74,6 +74,13 @@ pub struct RuntimeConfig {
     pub network: bool,
     /// Isolation requested.
     pub isolation: IsolationMode,
+    /// Most characters of stdout, stderr and a result's text kept per run (the server's
+    /// memory cap, whatever `outputStreamsMaxLength` asks); longer text is cut and ends
+    /// with a marker saying how much was left out. Default 1 Mi characters.
+    pub max_output_chars: usize,
+    /// Largest protocol message accepted from an interpreter, in bytes (default 64 MiB).
+    /// Past it the interpreter is stopped and the run answers `Failed`, saying why.
+    pub max_message_bytes: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -86,6 +93,8 @@ impl Default for RuntimeConfig {
             cpu_seconds_per_execution: None,
             network: false,
             isolation: IsolationMode::Auto,
+            max_output_chars: 1 << 20,
+            max_message_bytes: 64 << 20,
         }
     }
 }
@@ -246,6 +255,7 @@ impl Runtime {
             rt: Arc::clone(&self.inner),
             workdir: workdir.to_path_buf(),
             ids,
+            reset_notice: None,
             proc: Some(proc),
         })
     }
@@ -258,6 +268,8 @@ pub struct Worker {
     workdir: PathBuf,
     /// The host ids its sandbox runs as (kept across restarts: they own the workdir).
     ids: sandbox::HostIds,
+    /// Why the interpreter was last restarted, said once in the next run's stderr.
+    reset_notice: Option<&'static str>,
     /// `None` after a failed restart; the next run tries again.
     proc: Option<worker::Proc>,
 }

@@ -14,7 +14,6 @@ pub(crate) const TIMEOUT_MESSAGE: &str = "Request timed out waiting for code exe
 /// The service's stderr for a run that exhausted memory.
 pub(crate) const OOM_MESSAGE: &str = "Execution aborted";
 
-const SIGKILL_EXIT: i32 = 128 + libc::SIGKILL;
 const SIGXCPU_EXIT: i32 = 128 + libc::SIGXCPU;
 
 impl Worker {
@@ -37,7 +36,10 @@ impl Worker {
             return Err(RuntimeError::Worker("no interpreter".into()));
         };
         let start = Instant::now();
-        let exchange = proc.exchange(&req, timeout).await;
+        let exchange = proc
+            .exchange(&req, timeout, self.rt.config.max_message_bytes)
+            .await;
+        let reset_notice = self.reset_notice.take();
         let aborted = |status, stderr: String| RunOutcome {
             status,
             stdout: String::new(),
@@ -50,34 +52,35 @@ impl Worker {
             image: None,
             duration: start.elapsed(),
         };
-        match exchange {
-            Exchange::Reply(resp) => Ok(outcome(resp, shell, max_output)),
-            Exchange::TimedOut => {
-                self.replace().await;
-                Ok(aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()))
-            }
+        let (mut out, notice) = match exchange {
+            Exchange::Reply(resp) => (outcome(resp, shell, max_output), None),
+            Exchange::TimedOut => (
+                aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()),
+                Some("timed out"),
+            ),
+            Exchange::Broken(why) => (
+                aborted(
+                    RunStatus::Failed,
+                    format!("{why}; the interpreter was stopped and its variables were lost.\n"),
+                ),
+                Some("broke the protocol"),
+            ),
             Exchange::Died(code) => {
-                self.replace().await;
-                Ok(match code {
-                    Some(SIGKILL_EXIT) => aborted(
-                        RunStatus::OutOfMemory,
-                        format!(
-                            "{OOM_MESSAGE}\nThe interpreter was killed (memory limit); variables were lost.\n"
-                        ),
-                    ),
-                    Some(SIGXCPU_EXIT) => aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()),
-                    other => {
-                        let code = other.map_or_else(|| "unknown".to_string(), |c| c.to_string());
-                        aborted(
-                            RunStatus::Failed,
-                            format!(
-                                "The interpreter exited unexpectedly (exit code {code}); variables were lost.\n"
-                            ),
-                        )
-                    }
-                })
+                let memory = self.proc.as_ref().is_some_and(Proc::over_memory);
+                (died(code, memory, aborted), Some("crashed"))
             }
+        };
+        if let Some(why) = notice {
+            self.replace().await;
+            self.reset_notice = Some(why);
         }
+        if let Some(why) = reset_notice {
+            out.stderr = format!(
+                "[local pool] The previous run {why}: the interpreter was restarted and variables from earlier runs were lost.\n{}",
+                out.stderr
+            );
+        }
+        Ok(out)
     }
 
     /// Kill the current interpreter (if any) and start a fresh one for the same workdir.
@@ -90,6 +93,53 @@ impl Worker {
             Ok(p) => self.proc = Some(p),
             Err(e) => tracing::warn!(error = %e, "could not restart a session interpreter"),
         }
+    }
+}
+
+/// The outcome of a run whose interpreter died with `code`; `memory` when the pool's
+/// memory accounting ended it.
+fn died(
+    code: Option<i32>,
+    memory: bool,
+    aborted: impl Fn(RunStatus, String) -> RunOutcome,
+) -> RunOutcome {
+    match code {
+        _ if memory => aborted(
+            RunStatus::OutOfMemory,
+            format!(
+                "{OOM_MESSAGE}\nThe session's processes together exceeded its memory limit; the interpreter was stopped and variables were lost.\n"
+            ),
+        ),
+        Some(SIGXCPU_EXIT) => aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()),
+        Some(c) if c > 128 => aborted(
+            RunStatus::Failed,
+            format!(
+                "The interpreter was killed by signal {} ({}); variables were lost.\n",
+                c - 128,
+                signal_name(c - 128)
+            ),
+        ),
+        other => {
+            let code = other.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+            aborted(
+                RunStatus::Failed,
+                format!(
+                    "The interpreter exited unexpectedly (exit code {code}); variables were lost.\n"
+                ),
+            )
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGSYS => "SIGSYS, a system call the sandbox refuses",
+        _ => "a signal",
     }
 }
 
@@ -148,7 +198,7 @@ mod tests {
 
     #[test]
     fn oom_responses_use_the_service_text() {
-        let r = Response::parse(r#"{"status":"oom","stdout":"x"}"#).unwrap();
+        let r = Response::parse(br#"{"status":"oom","stdout":"x"}"#).unwrap();
         let o = outcome(r, false, None);
         assert_eq!(o.status, RunStatus::OutOfMemory);
         assert!(o.stderr.starts_with(OOM_MESSAGE));

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -28,8 +30,8 @@ pub(crate) struct Proc {
     sandboxed: bool,
     /// A request was sent whose response was not read (the caller's future was dropped).
     busy: bool,
-    /// The kernel closed its end of the protocol (it is exiting).
-    eof: bool,
+    /// Set by the memory watch when the session's processes together passed the cap.
+    memory_exceeded: Arc<AtomicBool>,
     /// The worker's pids cgroup; removed when the process is gone (dropped last).
     pids: Option<PidsGroup>,
 }
@@ -42,6 +44,8 @@ pub(crate) enum Exchange {
     TimedOut,
     /// The process died; its exit code (128+signal for signals) when known.
     Died(Option<i32>),
+    /// The process broke the protocol (an oversized or malformed message): it must go.
+    Broken(String),
 }
 
 impl Proc {
@@ -111,11 +115,12 @@ impl Proc {
             pid,
             sandboxed,
             busy: false,
-            eof: false,
+            memory_exceeded: Arc::new(AtomicBool::new(false)),
             pids,
         };
-        match tokio::time::timeout(SPAWN_TIMEOUT, proc.read_response()).await {
-            Ok(Some(r)) if r.status == KernelStatus::Ready => Ok(proc),
+        let max = rt.config.max_message_bytes;
+        match tokio::time::timeout(SPAWN_TIMEOUT, proc.read_response(max)).await {
+            Ok(Ok(r)) if r.status == KernelStatus::Ready => Ok(proc),
             other => {
                 let why = match other {
                     Err(_) => "timed out waiting for the interpreter to start".to_string(),
@@ -127,15 +132,36 @@ impl Proc {
         }
     }
 
-    async fn read_response(&mut self) -> Option<Response> {
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line).await {
-            Ok(n) if n > 0 => Response::parse(&line),
-            _ => {
-                self.eof = true;
-                None
+    /// Read one response line of at most `max` bytes.
+    async fn read_response(&mut self, max: usize) -> Result<Response, ReadError> {
+        let mut line = Vec::new();
+        loop {
+            let chunk = match self.stdout.fill_buf().await {
+                Ok([]) | Err(_) => return Err(ReadError::Eof),
+                Ok(chunk) => chunk,
+            };
+            let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            if line.len() + take > max {
+                return Err(ReadError::Broken(format!(
+                    "the interpreter sent a protocol message larger than the limit of {max} bytes"
+                )));
+            }
+            line.extend_from_slice(&chunk[..take]);
+            self.stdout.consume(take);
+            if done {
+                return Response::parse(&line).ok_or_else(|| {
+                    ReadError::Broken("the interpreter sent a malformed protocol message".into())
+                });
             }
         }
+    }
+
+    /// True when the memory watch ended this interpreter.
+    pub(crate) fn over_memory(&self) -> bool {
+        self.memory_exceeded.load(Ordering::Relaxed)
     }
 
     /// True when a previous exchange was abandoned mid-way (the protocol is out of step).
@@ -144,22 +170,28 @@ impl Proc {
     }
 
     /// Send one request and wait up to `timeout` for its response.
-    pub(crate) async fn exchange(&mut self, req: &Request<'_>, timeout: Duration) -> Exchange {
+    pub(crate) async fn exchange(
+        &mut self,
+        req: &Request<'_>,
+        timeout: Duration,
+        max_message: usize,
+    ) -> Exchange {
         self.busy = true;
         let line = req.to_line();
         let io = async {
-            self.stdin.write_all(&line).await.ok()?;
-            self.stdin.flush().await.ok()?;
-            self.read_response().await
+            if self.stdin.write_all(&line).await.is_err() || self.stdin.flush().await.is_err() {
+                return Err(ReadError::Eof);
+            }
+            self.read_response(max_message).await
         };
         match tokio::time::timeout(timeout, io).await {
-            Ok(Some(resp)) => {
+            Ok(Ok(resp)) => {
                 self.busy = false;
                 Exchange::Reply(resp)
             }
             Err(_) => Exchange::TimedOut,
-            Ok(None) if !self.eof => Exchange::Died(None), // garbage: the caller replaces us
-            Ok(None) => {
+            Ok(Err(ReadError::Broken(why))) => Exchange::Broken(why),
+            Ok(Err(ReadError::Eof)) => {
                 // EOF: the process is exiting; collect its status.
                 let code = match tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
                     Ok(Ok(status)) => exit_code(status),
@@ -257,6 +289,14 @@ fn give_workdir_to(workdir: &Path, ids: HostIds) -> Result<(), RuntimeError> {
     Ok(())
 }
 
+/// Why no response could be read.
+enum ReadError {
+    /// The pipe closed (the process is exiting).
+    Eof,
+    /// The message was oversized or malformed.
+    Broken(String),
+}
+
 fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     status.code().or_else(|| status.signal().map(|s| 128 + s))
@@ -314,6 +354,10 @@ fn worker_env(rt: &RuntimeInner, home: &str) -> Vec<(&'static str, String)> {
     if let Some(seconds) = rt.config.cpu_seconds_per_execution {
         env.push(("SESSIONS_KERNEL_CPU_SECONDS", seconds.max(1).to_string()));
     }
+    env.push((
+        "SESSIONS_KERNEL_TEXT_CAP",
+        rt.config.max_output_chars.max(1).to_string(),
+    ));
     if rt.config.pool_type == super::PoolType::Shell {
         env.push(("SESSIONS_KERNEL_MODE", "shell".to_string()));
     }
