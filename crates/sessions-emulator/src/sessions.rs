@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 
 use crate::error::{ApiError, codes};
 use crate::files::SessionDir;
-use crate::runtime::{WarmPool, Worker};
+use crate::runtime::{StopHandle, WarmPool, Worker};
 use crate::shapes::{Execution, SessionInfo, SessionView, rfc3339};
 
 /// How many executions a session remembers for `GET executions/{id}`.
@@ -30,6 +30,8 @@ pub struct Slot {
     pub dir: SessionDir,
     /// The interpreter; `None` once the session was stopped. Lock it to run: calls run in order.
     pub worker: tokio::sync::Mutex<Option<Worker>>,
+    /// Ends the interpreter's whole process tree without waiting for a run to finish.
+    pub stop: StopHandle,
 }
 
 /// One session.
@@ -204,6 +206,9 @@ pub struct SessionManager {
     cooldown: Duration,
     /// Bytes of stored executions over all sessions.
     stored_bytes: Arc<AtomicU64>,
+    /// Sessions removed from the map whose processes are still being ended: they count
+    /// against `max_sessions` until nothing of them runs.
+    stopping: Arc<AtomicUsize>,
 }
 
 impl SessionManager {
@@ -215,6 +220,7 @@ impl SessionManager {
             max_sessions,
             cooldown,
             stored_bytes: Arc::default(),
+            stopping: Arc::default(),
         }
     }
 
@@ -245,7 +251,7 @@ impl SessionManager {
             match map.get(identifier) {
                 Some(s) => s.clone(),
                 None => {
-                    if map.len() >= self.max_sessions {
+                    if map.len() + self.stopping.load(Ordering::SeqCst) >= self.max_sessions {
                         return Err(ApiError::new(
                             StatusCode::TOO_MANY_REQUESTS,
                             codes::POOL_FULL,
@@ -298,6 +304,7 @@ impl SessionManager {
                 };
                 Ok(Slot {
                     dir,
+                    stop: worker.stop_handle(),
                     worker: tokio::sync::Mutex::new(Some(worker)),
                 })
             })
@@ -321,16 +328,31 @@ impl SessionManager {
         }
     }
 
-    /// Remove a session now and stop it in the background. Returns whether it existed.
-    pub fn remove(&self, identifier: &str) -> bool {
+    /// Remove a session and end its whole process tree at once, returning when nothing of
+    /// it runs any more (its slot is then free). Returns whether it existed.
+    pub async fn remove(&self, identifier: &str) -> bool {
         let removed = self.map().remove(identifier);
         match removed {
             Some(s) => {
-                tokio::spawn(stop_session(s));
+                let _ = self.stop_in_background(s).await;
                 true
             }
             None => false,
         }
+    }
+
+    /// End a removed session's processes now and clean up in a task (which the caller may
+    /// await); its slot counts against `max_sessions` until nothing of it runs.
+    fn stop_in_background(&self, session: Arc<Session>) -> tokio::task::JoinHandle<()> {
+        if let Some(slot) = session.slot.get() {
+            slot.stop.stop();
+        }
+        self.stopping.fetch_add(1, Ordering::SeqCst);
+        let stopping = Arc::clone(&self.stopping);
+        tokio::spawn(async move {
+            stop_session(session).await;
+            stopping.fetch_sub(1, Ordering::SeqCst);
+        })
     }
 
     /// All allocated sessions, sorted by creation time then identifier.
@@ -375,7 +397,7 @@ impl SessionManager {
         let n = expired.len();
         for s in expired {
             tracing::debug!(identifier = %s.identifier, "session expired after cooldown");
-            tokio::spawn(stop_session(s));
+            drop(self.stop_in_background(s));
         }
         n
     }
@@ -383,6 +405,11 @@ impl SessionManager {
     /// Stop every session and the warm pool (on shutdown).
     pub async fn shutdown(&self) {
         let all: Vec<Arc<Session>> = self.map().drain().map(|(_, s)| s).collect();
+        for s in &all {
+            if let Some(slot) = s.slot.get() {
+                slot.stop.stop();
+            }
+        }
         for s in all {
             stop_session(s).await;
         }

@@ -126,3 +126,64 @@ async fn attack_big_integers_come_back_exact_and_keep_the_interpreter() {
     assert_eq!(value(&mut w, "kept").await, json!("still here"));
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_memory_spread_over_processes_and_tmp_hits_one_cap() {
+    let rt = runtime(RuntimeConfig {
+        memory_limit_bytes: 256 << 20,
+        ..RuntimeConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = rt.spawn(dir.path()).await.unwrap();
+    // Each part stays under the per-process limit; together they pass the session's cap.
+    let code = "import subprocess, sys, time\nopen('/tmp/fill', 'wb').write(b'x' * (150 << 20))\n\
+                p = subprocess.Popen([sys.executable, '-c', 'b = bytearray(150 << 20); import time; time.sleep(30)'])\n\
+                time.sleep(30)";
+    let out = run(&mut w, code).await;
+    assert_eq!(out.status, RunStatus::OutOfMemory, "{out:?}");
+    assert!(out.stderr.contains("together"), "{}", out.stderr);
+    assert!(out.duration < Duration::from_secs(25), "{:?}", out.duration);
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_filling_the_disk_stops_at_the_quota() {
+    let rt = runtime(RuntimeConfig {
+        disk_quota_bytes: Some(8 << 20),
+        ..RuntimeConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = rt.spawn(dir.path()).await.unwrap();
+    let code = "import time\nwith open('/mnt/data/fill', 'wb') as f:\n    for i in range(64):\n        \
+                f.write(b'x' * (1 << 20)); f.flush(); time.sleep(0.1)\n'done'";
+    let out = run(&mut w, code).await;
+    assert_eq!(out.status, RunStatus::Failed, "{out:?}");
+    assert!(out.stderr.contains("disk quota"), "{}", out.stderr);
+    let written = std::fs::metadata(dir.path().join("fill")).map_or(0, |m| m.len());
+    assert!(written < 40 << 20, "{written} bytes written");
+    // Code can still run, and delete files to get under the quota.
+    assert_eq!(
+        value(&mut w, "import os\nos.remove('/mnt/data/fill')\n'ok'").await,
+        json!("ok")
+    );
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_kill_by_signal_is_not_reported_as_memory() {
+    let rt = runtime(RuntimeConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = rt.spawn(dir.path()).await.unwrap();
+    let out = run(
+        &mut w,
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    )
+    .await;
+    assert_eq!(out.status, RunStatus::Failed, "{out:?}");
+    assert!(out.stderr.contains("signal 9"), "{}", out.stderr);
+    let next = run(&mut w, "1").await;
+    assert!(next.stderr.contains("restarted"), "{}", next.stderr);
+    w.shutdown().await;
+}

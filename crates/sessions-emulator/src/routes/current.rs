@@ -214,7 +214,7 @@ pub async fn delete_session(
 ) -> Result<StatusCode, ApiError> {
     params.version(Family::SessionManagement, "session")?;
     let identifier = params.identifier()?;
-    st.sessions.remove(&identifier);
+    st.sessions.remove(&identifier).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

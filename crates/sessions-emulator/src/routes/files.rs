@@ -269,6 +269,7 @@ pub async fn place(
     dir: &SessionDir,
     dir_parts: Vec<String>,
     staged: &Staged,
+    quota: Option<u64>,
 ) -> Result<Entry, ApiError> {
     let mut parts = dir_parts;
     let name_parts = relative_parts(&staged.filename, "file name")?;
@@ -279,6 +280,19 @@ pub async fn place(
     let dir = dir.clone();
     let path = staged.path.clone();
     blocking(move || {
+        if let Some(quota) = quota {
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            let used = dir.usage();
+            if used.saturating_add(size) > quota {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::TOO_LARGE,
+                    format!(
+                        "The session's disk quota of {quota} bytes would be exceeded ({used} bytes are in use); delete files first."
+                    ),
+                ));
+            }
+        }
         let mut source = std::fs::File::open(&path)
             .map_err(|e| ApiError::internal(format!("cannot read the staged upload: {e}")))?;
         dir.store(&parts, &mut source)
@@ -294,10 +308,12 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     let identifier = params.identifier()?;
     let dir_parts = path_parts(params)?;
-    let staged = receive(st, mp).await?;
+    // Allocate first: a full pool answers 429 before the body is read.
     let alloc = st.session(&identifier).await?;
+    let staged = receive(st, mp).await?;
     let dir = alloc.session.slot()?.dir.clone();
-    let entry = place(&dir, dir_parts, &staged).await?;
+    let entry = place(&dir, dir_parts, &staged, st.config.disk_quota_bytes).await?;
+    alloc.session.touch();
     let with_dir = version >= ApiVersion::V2025_10_02;
     Ok(Json(files::file_info(&entry, with_dir)).into_response())
 }

@@ -71,10 +71,12 @@ pub async fn upload(
     mp: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let identifier = params.identifier()?;
-    let staged = receive(st, mp).await?;
+    // Allocate first: a full pool answers 429 before the body is read.
     let alloc = st.session(&identifier).await?;
+    let staged = receive(st, mp).await?;
     let dir = alloc.session.slot()?.dir.clone();
-    let e = place(&dir, Vec::new(), &staged).await?;
+    let e = place(&dir, Vec::new(), &staged, st.config.disk_quota_bytes).await?;
+    alloc.session.touch();
     Ok(Json(LegacyFileList::new(vec![(
         e.rel_path(),
         e.size,

@@ -31,6 +31,7 @@ mod session;
 mod setup;
 mod sys;
 mod warm_pool;
+mod watch;
 mod worker;
 
 pub use setup::FORCE_DEGRADED_ENV;
@@ -64,7 +65,9 @@ pub struct RuntimeConfig {
     pub python: PathBuf,
     /// Python or shell pool.
     pub pool_type: PoolType,
-    /// Memory cap per session, in bytes.
+    /// Memory cap per session, in bytes: for all of its processes together, `/tmp` and
+    /// shared memory included (measured every 250 ms; past it the run answers
+    /// `OutOfMemory`), and RLIMIT_AS per process (a `MemoryError` inside).
     pub memory_limit_bytes: u64,
     /// Maximum number of processes/threads per session.
     pub max_processes: u64,
@@ -78,6 +81,10 @@ pub struct RuntimeConfig {
     /// memory cap, whatever `outputStreamsMaxLength` asks); longer text is cut and ends
     /// with a marker saying how much was left out. Default 1 Mi characters.
     pub max_output_chars: usize,
+    /// Soft disk quota of a session's `/mnt/data` in bytes (default 4 GiB; `None`: none).
+    /// Checked every 2 s while the session's processes live: a session still writing past
+    /// it is stopped and its run answers `Failed`. The files API checks it on upload.
+    pub disk_quota_bytes: Option<u64>,
     /// Largest protocol message accepted from an interpreter, in bytes (default 64 MiB).
     /// Past it the interpreter is stopped and the run answers `Failed`, saying why.
     pub max_message_bytes: usize,
@@ -95,6 +102,7 @@ impl Default for RuntimeConfig {
             isolation: IsolationMode::Auto,
             max_output_chars: 1 << 20,
             max_message_bytes: 64 << 20,
+            disk_quota_bytes: Some(4 << 30),
         }
     }
 }
@@ -255,6 +263,7 @@ impl Runtime {
             rt: Arc::clone(&self.inner),
             workdir: workdir.to_path_buf(),
             ids,
+            stop: StopHandle::new(&proc),
             reset_notice: None,
             proc: Some(proc),
         })
@@ -268,6 +277,8 @@ pub struct Worker {
     workdir: PathBuf,
     /// The host ids its sandbox runs as (kept across restarts: they own the workdir).
     ids: sandbox::HostIds,
+    /// Ends the current tree from outside (and keeps the worker from restarting).
+    stop: StopHandle,
     /// Why the interpreter was last restarted, said once in the next run's stderr.
     reset_notice: Option<&'static str>,
     /// `None` after a failed restart; the next run tries again.
@@ -300,10 +311,67 @@ impl Worker {
         self.proc.as_ref()?.rss_bytes()
     }
 
+    /// A handle that ends this worker's whole process tree from outside its lock.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
     /// Stop the worker and its processes.
     pub async fn shutdown(mut self) {
         if let Some(proc) = self.proc.take() {
             proc.kill().await;
+        }
+    }
+}
+
+/// Ends a worker's whole process tree at once, even while a run holds the worker: for
+/// delete, stopSession and shutdown. After `stop` the worker never starts another
+/// interpreter; its run in progress answers `Failed`.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    inner: Arc<StopState>,
+}
+
+#[derive(Debug)]
+struct StopState {
+    stopped: std::sync::atomic::AtomicBool,
+    tree: std::sync::Mutex<Option<Arc<worker::Tree>>>,
+}
+
+impl StopHandle {
+    fn new(proc: &worker::Proc) -> StopHandle {
+        StopHandle {
+            inner: Arc::new(StopState {
+                stopped: std::sync::atomic::AtomicBool::new(false),
+                tree: std::sync::Mutex::new(Some(proc.tree())),
+            }),
+        }
+    }
+
+    /// SIGKILL the worker's current process tree and keep it from restarting.
+    pub fn stop(&self) {
+        self.inner
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(tree) = self.tree().as_ref() {
+            tree.kill();
+        }
+    }
+
+    /// True once `stop` was called.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn tree(&self) -> std::sync::MutexGuard<'_, Option<Arc<worker::Tree>>> {
+        self.inner.tree.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Follow the worker's new interpreter (after a restart).
+    fn track(&self, proc: &worker::Proc) {
+        *self.tree() = Some(proc.tree());
+        if self.is_stopped() {
+            proc.tree().kill();
         }
     }
 }

@@ -29,8 +29,13 @@ impl Worker {
             // A previous caller gave up mid-run: the interpreter is still busy with it.
             self.replace().await;
         }
+        if self.stop.is_stopped() {
+            return Err(RuntimeError::Worker("the session was stopped".into()));
+        }
         if self.proc.is_none() {
-            self.proc = Some(Proc::spawn(&self.rt, &self.workdir, self.ids).await?);
+            let proc = Proc::spawn(&self.rt, &self.workdir, self.ids).await?;
+            self.stop.track(&proc);
+            self.proc = Some(proc);
         }
         let Some(proc) = self.proc.as_mut() else {
             return Err(RuntimeError::Worker("no interpreter".into()));
@@ -65,9 +70,31 @@ impl Worker {
                 ),
                 Some("broke the protocol"),
             ),
+            Exchange::Died(_) if self.stop.is_stopped() => (
+                aborted(
+                    RunStatus::Failed,
+                    "The session was stopped while the code ran.\n".to_string(),
+                ),
+                None,
+            ),
+            Exchange::Died(_) if self.proc.as_ref().is_some_and(Proc::over_disk) => (
+                aborted(
+                    RunStatus::Failed,
+                    format!(
+                        "The session wrote past its disk quota of {} bytes in /mnt/data; the interpreter was stopped and variables were lost. Delete files to make room.\n",
+                        self.rt.config.disk_quota_bytes.unwrap_or(0)
+                    ),
+                ),
+                Some("wrote past the disk quota"),
+            ),
             Exchange::Died(code) => {
                 let memory = self.proc.as_ref().is_some_and(Proc::over_memory);
-                (died(code, memory, aborted), Some("crashed"))
+                let why = if memory {
+                    "ran out of memory"
+                } else {
+                    "crashed"
+                };
+                (died(code, memory, aborted), Some(why))
             }
         };
         if let Some(why) = notice {
@@ -89,8 +116,14 @@ impl Worker {
         if let Some(old) = self.proc.take() {
             old.kill().await;
         }
+        if self.stop.is_stopped() {
+            return;
+        }
         match Proc::spawn(&self.rt, &self.workdir, self.ids).await {
-            Ok(p) => self.proc = Some(p),
+            Ok(p) => {
+                self.stop.track(&p);
+                self.proc = Some(p);
+            }
             Err(e) => tracing::warn!(error = %e, "could not restart a session interpreter"),
         }
     }

@@ -12,6 +12,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use super::cgroup::PidsGroup;
 use super::protocol::{KERNEL_SOURCE, KernelStatus, Request, Response};
 use super::sandbox::HostIds;
+use super::watch::Watch;
 use super::{RuntimeError, RuntimeInner, sys};
 
 /// How long an interpreter may take to start (generous: loaded CI machines).
@@ -25,13 +26,14 @@ pub(crate) struct Proc {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    /// Host pid of our direct child (the relay in sandbox mode, the interpreter otherwise).
-    pid: i32,
-    sandboxed: bool,
+    /// The process tree (shared with the stop handle and the memory watch).
+    tree: Arc<Tree>,
     /// A request was sent whose response was not read (the caller's future was dropped).
     busy: bool,
-    /// Set by the memory watch when the session's processes together passed the cap.
+    /// Set by the watch when the session's processes together passed the memory cap.
     memory_exceeded: Arc<AtomicBool>,
+    /// Set by the watch when the session wrote past its disk quota.
+    disk_exceeded: Arc<AtomicBool>,
     /// The worker's pids cgroup; removed when the process is gone (dropped last).
     pids: Option<PidsGroup>,
 }
@@ -108,16 +110,29 @@ impl Proc {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(RuntimeError::Spawn("interpreter pipes missing".into()));
         };
+        let tree = Arc::new(Tree {
+            pid,
+            pidfd: sys::pidfd_open(pid),
+            sandboxed,
+        });
+        let watch = Watch {
+            memory_limit: rt.config.memory_limit_bytes,
+            workdir: workdir.to_path_buf(),
+            disk_quota: rt.config.disk_quota_bytes,
+            memory_exceeded: Arc::new(AtomicBool::new(false)),
+            disk_exceeded: Arc::new(AtomicBool::new(false)),
+        };
         let mut proc = Proc {
             child,
             stdin,
             stdout: BufReader::new(stdout),
-            pid,
-            sandboxed,
+            tree: Arc::clone(&tree),
             busy: false,
-            memory_exceeded: Arc::new(AtomicBool::new(false)),
+            memory_exceeded: Arc::clone(&watch.memory_exceeded),
+            disk_exceeded: Arc::clone(&watch.disk_exceeded),
             pids,
         };
+        super::watch::spawn(Arc::downgrade(&tree), watch);
         let max = rt.config.max_message_bytes;
         match tokio::time::timeout(SPAWN_TIMEOUT, proc.read_response(max)).await {
             Ok(Ok(r)) if r.status == KernelStatus::Ready => Ok(proc),
@@ -159,9 +174,19 @@ impl Proc {
         }
     }
 
-    /// True when the memory watch ended this interpreter.
+    /// True when the watch ended this interpreter for memory.
     pub(crate) fn over_memory(&self) -> bool {
         self.memory_exceeded.load(Ordering::Relaxed)
+    }
+
+    /// True when the watch ended this interpreter for writing past the disk quota.
+    pub(crate) fn over_disk(&self) -> bool {
+        self.disk_exceeded.load(Ordering::Relaxed)
+    }
+
+    /// The process tree, for a stop handle.
+    pub(crate) fn tree(&self) -> Arc<Tree> {
+        Arc::clone(&self.tree)
     }
 
     /// True when a previous exchange was abandoned mid-way (the protocol is out of step).
@@ -204,15 +229,7 @@ impl Proc {
 
     /// SIGKILL the whole tree (without reaping it).
     fn signal_tree(&self) {
-        if self.sandboxed {
-            // SIGKILL the namespace init: the kernel then kills everything in the pid
-            // namespace, and our relay child exits on its own.
-            for pid in child_pids(self.pid) {
-                sys::signal(pid, libc::SIGKILL);
-            }
-        } else {
-            sys::kill_group(self.pid);
-        }
+        self.tree.kill();
     }
 
     /// Kill the whole process tree and reap our child; returns its exit code when known.
@@ -247,22 +264,64 @@ impl Proc {
         }
     }
 
-    /// Resident memory of the process tree, in bytes.
+    /// Memory of the process tree as the watch counts it, in bytes.
     pub(crate) fn rss_bytes(&self) -> Option<u64> {
-        let mut total = None;
-        let mut stack = vec![self.pid];
-        let mut seen = 0;
-        while let Some(pid) = stack.pop() {
-            seen += 1;
-            if seen > 4096 {
-                break;
-            }
-            if let Some(kb) = vm_rss_kb(pid) {
-                *total.get_or_insert(0) += kb * 1024;
-            }
-            stack.extend(child_pids(pid));
+        self.tree
+            .alive()
+            .then(|| super::watch::memory_of(&self.tree))
+    }
+}
+
+/// One interpreter's process tree, signalled through a pidfd of our direct child so that
+/// a stop never reaches a process that reused its pid.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    /// Host pid of our direct child (the relay in sandbox mode, the interpreter otherwise).
+    pid: i32,
+    pidfd: Option<std::os::fd::OwnedFd>,
+    pub(crate) sandboxed: bool,
+}
+
+impl Tree {
+    /// True while our direct child has not been reaped.
+    pub(crate) fn alive(&self) -> bool {
+        self.pidfd
+            .as_ref()
+            .is_some_and(|fd| sys::pidfd_signal(fd, 0))
+    }
+
+    /// SIGKILL everything: in a sandbox the namespace init (the kernel then kills the whole
+    /// pid namespace and our relay reaps the init and exits), or the relay itself before
+    /// it forked one (the init has a parent-death signal); otherwise the group.
+    pub(crate) fn kill(&self) {
+        if !self.alive() {
+            return;
         }
-        total
+        if self.sandboxed {
+            let inits = child_pids(self.pid);
+            for pid in &inits {
+                sys::signal(*pid, libc::SIGKILL);
+            }
+            if inits.is_empty()
+                && let Some(fd) = &self.pidfd
+            {
+                sys::pidfd_signal(fd, libc::SIGKILL);
+            }
+        } else {
+            sys::kill_group(self.pid);
+        }
+    }
+
+    /// Pids of the tree, our child first (bounded).
+    pub(crate) fn pids(&self) -> Vec<i32> {
+        let mut out = vec![self.pid];
+        let mut i = 0;
+        while i < out.len() && out.len() < 4096 {
+            let children = child_pids(out[i]);
+            out.extend(children);
+            i += 1;
+        }
+        out
     }
 }
 
@@ -317,12 +376,6 @@ fn child_pids(pid: i32) -> Vec<i32> {
         }
     }
     out
-}
-
-fn vm_rss_kb(pid: i32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Environment of the interpreter (the sandbox gets exactly this; degraded mode adds it).
