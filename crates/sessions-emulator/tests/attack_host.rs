@@ -169,3 +169,82 @@ async fn attack_sysv_shared_memory_is_not_shared() {
     first.shutdown().await;
     second.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_system_calls_an_interpreter_never_needs_are_refused() {
+    let rt = sandboxed().await;
+    let report = rt.isolation();
+    assert!(
+        report.layers.iter().any(|l| l.starts_with("seccomp")),
+        "{report:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = rt.spawn(dir.path()).await.unwrap();
+    // Each call is made with arguments that could do nothing harmful even if allowed.
+    let calls = [
+        (
+            "keyctl",
+            format!("libc.syscall({}, 0, 0, 0, 0, 0)", libc::SYS_keyctl),
+        ),
+        ("bpf", format!("libc.syscall({}, 0, 0, 0)", libc::SYS_bpf)),
+        (
+            "perf_event_open",
+            format!(
+                "libc.syscall({}, 0, 0, -1, -1, 0)",
+                libc::SYS_perf_event_open
+            ),
+        ),
+        (
+            "userfaultfd",
+            format!("libc.syscall({}, 0)", libc::SYS_userfaultfd),
+        ),
+        ("unshare", "libc.unshare(0x10000000)".to_string()),
+        (
+            "mount",
+            "libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)".to_string(),
+        ),
+        ("ptrace", "libc.ptrace(0, 0, 0, 0)".to_string()),
+        ("setns", format!("libc.syscall({}, 0, 0)", libc::SYS_setns)),
+    ];
+    let mut code =
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nr = {}\n".to_string();
+    for (name, call) in &calls {
+        code += &format!("rc = {call}\nr[{name:?}] = [rc, ctypes.get_errno()]\n");
+    }
+    code += "r";
+    let got = value(&mut w, &code).await;
+    for (name, _) in calls {
+        assert_eq!(got[name], json!([-1, libc::EPERM]), "{name}: {got}");
+    }
+    // Threads and subprocesses still work.
+    let ok = value(
+        &mut w,
+        "import threading, subprocess\nt = threading.Thread(target=lambda: None); t.start(); t.join()\n\
+         subprocess.run(['true']).returncode",
+    )
+    .await;
+    assert_eq!(ok, json!(0));
+    w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_landlock_limits_writes_where_the_kernel_has_it() {
+    let rt = sandboxed().await;
+    let report = rt.isolation();
+    let on = report.layers.iter().any(|l| l.starts_with("landlock"));
+    assert!(
+        on || report.warnings.iter().any(|w| w.starts_with("landlock")),
+        "a missing layer must be a warning: {report:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = rt.spawn(dir.path()).await.unwrap();
+    // The session's own process name: writable to it, unless Landlock is in force.
+    let got = value(
+        &mut w,
+        "try:\n    open('/proc/self/comm', 'w').close()\n    r = 'opened'\nexcept OSError:\n    r = 'denied'\n\
+         open('/mnt/data/ok', 'w').write('x'); open('/tmp/ok', 'w').write('x')\nr",
+    )
+    .await;
+    assert_eq!(got, json!(if on { "denied" } else { "opened" }));
+    w.shutdown().await;
+}

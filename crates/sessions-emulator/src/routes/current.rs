@@ -287,6 +287,8 @@ pub async fn metadata(State(st): State<Shared>, params: Params) -> Result<Json<V
             "isolation": {
                 "namespaces": st.isolation.namespaces,
                 "detail": st.isolation.detail,
+                "layers": st.isolation.layers,
+                "warnings": st.isolation.warnings,
             },
             "maxConcurrentSessions": st.config.max_sessions,
             "cooldownPeriodInSeconds": st.config.cooldown.as_secs(),

@@ -27,6 +27,7 @@ use std::time::Duration;
 mod cgroup;
 mod protocol;
 mod sandbox;
+mod seccomp;
 mod session;
 mod setup;
 mod sys;
@@ -115,6 +116,11 @@ pub struct IsolationReport {
     /// A one-line human description, e.g. "namespaces (user, mount, net, pid, uts, ipc,
     /// cgroup); …" or the reason for degrading.
     pub detail: String,
+    /// Each protection layer in force, one line each (namespaces, identity, seccomp,
+    /// Landlock, memory, processes, disk).
+    pub layers: Vec<String>,
+    /// Layers this kernel or configuration lacks: each is a gap, said at start-up too.
+    pub warnings: Vec<String>,
 }
 
 /// Errors from the runtime itself (not from user code, which yields a `RunOutcome`).

@@ -75,6 +75,10 @@ pub(crate) struct SandboxTemplate {
     tmp_size: u64,
     network: bool,
     limits: Limits,
+    /// The seccomp program (None: that layer is off).
+    pub(crate) seccomp: Option<Vec<libc::sock_filter>>,
+    /// The Landlock ABI writes are restricted with (0: the kernel has none).
+    pub(crate) landlock_abi: u32,
 }
 
 impl SandboxTemplate {
@@ -128,6 +132,8 @@ impl SandboxTemplate {
             tmp_size,
             network,
             limits,
+            seccomp: super::seccomp::program(),
+            landlock_abi: super::sys::landlock_abi(),
         }
     }
 
@@ -242,6 +248,8 @@ impl SandboxTemplate {
             drop_groups: super::sys::effective_ids().0 == 0,
             limits: self.limits,
             cgroup_procs,
+            seccomp: self.seccomp.clone(),
+            landlock_abi: self.landlock_abi,
         };
         Ok((setup, plan.what))
     }

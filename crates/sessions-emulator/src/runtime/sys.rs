@@ -62,6 +62,10 @@ pub(crate) struct NsSetup {
     pub(crate) limits: Limits,
     /// A `cgroup.procs` file to join first (the pids cap), when available.
     pub(crate) cgroup_procs: Option<CString>,
+    /// The seccomp program installed just before exec, when the layer is on.
+    pub(crate) seccomp: Option<Vec<libc::sock_filter>>,
+    /// The Landlock ABI to restrict writes with (0: the kernel has none).
+    pub(crate) landlock_abi: u32,
     /// One slot per op: an `O_PATH` descriptor of a bind's host source, opened while we
     /// still have the emulator's file-system uid (filled in the child; -1 when unused).
     pub(crate) src_fds: Vec<libc::c_int>,
@@ -83,6 +87,8 @@ const STEP_CAPS: i32 = 12;
 const STEP_CGROUP: i32 = 13;
 const STEP_SETID: i32 = 14;
 const STEP_HOSTNAME: i32 = 15;
+const STEP_LANDLOCK: i32 = 16;
+const STEP_SECCOMP: i32 = 17;
 /// Mount operation `i` fails as step `STEP_OPS + i`.
 const STEP_OPS: i32 = 100;
 
@@ -108,6 +114,8 @@ pub(crate) fn describe_spawn_error(err: &io::Error, ops: &[String]) -> String {
         STEP_CGROUP => "join the pids cgroup".to_string(),
         STEP_SETID => "become root of the user namespace (setresuid/setgroups)".to_string(),
         STEP_HOSTNAME => "set the sandbox hostname".to_string(),
+        STEP_LANDLOCK => "restrict writes with Landlock".to_string(),
+        STEP_SECCOMP => "install the seccomp filter".to_string(),
         s if s >= STEP_OPS => ops
             .get((s - STEP_OPS) as usize)
             .cloned()
@@ -266,7 +274,108 @@ fn enter_sandbox(s: &mut NsSetup) -> io::Result<()> {
     }
     set_parent_death_signal();
     apply_limits(&s.limits)?;
-    drop_capabilities()
+    drop_capabilities()?;
+    if s.landlock_abi > 0 {
+        restrict_writes(s.landlock_abi)?;
+    }
+    match &s.seccomp {
+        Some(program) => install_seccomp(program),
+        None => Ok(()),
+    }
+}
+
+/// Install a seccomp filter (no_new_privs is already set); the last step before exec.
+pub(crate) fn install_seccomp(program: &[libc::sock_filter]) -> io::Result<()> {
+    let prog = libc::sock_fprog {
+        len: program.len() as libc::c_ushort,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: prctl reads `prog`, which points at `program`, alive for the call.
+    check(
+        unsafe {
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &prog as *const libc::sock_fprog,
+            )
+        },
+        STEP_SECCOMP,
+    )
+}
+
+/// The kernel's Landlock ABI version, 0 when it has none (or it is disabled).
+pub(crate) fn landlock_abi() -> u32 {
+    const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
+    // SAFETY: a NULL attribute with the VERSION flag only queries the ABI.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            ptr::null::<u64>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    u32::try_from(v).unwrap_or(0)
+}
+
+/// Landlock: writes (creating, removing, renaming, truncating) only under `/mnt/data`,
+/// `/tmp`, `/dev/shm`, and writing (not creating) device files under `/dev`.
+fn restrict_writes(abi: u32) -> io::Result<()> {
+    const WRITE_FILE: u64 = 1 << 1;
+    // REMOVE_DIR .. MAKE_SYM.
+    const CREATE_REMOVE: u64 = 0b1_1111_1111 << 4;
+    const REFER: u64 = 1 << 13;
+    const TRUNCATE: u64 = 1 << 14;
+    const RULE_PATH_BENEATH: libc::c_int = 1;
+    #[repr(C, packed)]
+    struct PathBeneath {
+        allowed_access: u64,
+        parent_fd: i32,
+    }
+    let mut handled = WRITE_FILE | CREATE_REMOVE;
+    if abi >= 2 {
+        handled |= REFER;
+    }
+    if abi >= 3 {
+        handled |= TRUNCATE;
+    }
+    let devices = handled & (WRITE_FILE | TRUNCATE);
+    let rules: [(&CStr, u64); 4] = [
+        (c"/mnt/data", handled),
+        (c"/tmp", handled),
+        (c"/dev/shm", handled),
+        (c"/dev", devices),
+    ];
+    // SAFETY: Landlock system calls on structs and descriptors of this function.
+    unsafe {
+        let ruleset = libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &handled as *const u64,
+            std::mem::size_of::<u64>(),
+            0u32,
+        ) as libc::c_int;
+        check(ruleset, STEP_LANDLOCK)?;
+        for (path, access) in rules {
+            let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+            check(fd, STEP_LANDLOCK)?;
+            let rule = PathBeneath {
+                allowed_access: access,
+                parent_fd: fd,
+            };
+            let r = libc::syscall(
+                libc::SYS_landlock_add_rule,
+                ruleset,
+                RULE_PATH_BENEATH,
+                &rule as *const PathBeneath,
+                0u32,
+            ) as libc::c_int;
+            libc::close(fd);
+            check(r, STEP_LANDLOCK)?;
+        }
+        let r = libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) as libc::c_int;
+        libc::close(ruleset);
+        check(r, STEP_LANDLOCK)
+    }
 }
 
 /// The pipe between the sandbox's first process and the helper that writes its id maps.
