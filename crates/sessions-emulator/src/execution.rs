@@ -98,6 +98,18 @@ impl Fields {
         }
     }
 
+    /// A JSON integer, nothing else: `1.5`, `1e308` and `"5"` are refused.
+    fn integer(&self, name: &str, label: &str) -> Result<Option<u64>, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64()),
+            Some(_) => Err(ApiError::validation(format!(
+                "'{label}' must be a whole number of seconds from 1 to {}, written as a JSON integer.",
+                MAX_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
     fn bool(&self, name: &str, label: &str) -> Result<bool, ApiError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(false),
@@ -177,7 +189,7 @@ pub fn parse_request(
             "Asynchronous execution is not supported on 'code/execute'; use 'executions'.",
         ));
     }
-    let timeout = match f.uint("timeoutinseconds", "timeoutInSeconds")? {
+    let timeout = match f.integer("timeoutinseconds", "timeoutInSeconds")? {
         None => MAX_TIMEOUT,
         Some(0) => {
             return Err(ApiError::validation(
@@ -398,6 +410,33 @@ pub fn to_legacy(o: &RunOutcome) -> LegacyExecution {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_must_be_json_integers() {
+        for bad in [
+            "1e308",
+            "1.5",
+            "\"5\"",
+            "-1",
+            "0",
+            "true",
+            "18446744073709551616",
+        ] {
+            let body = format!(r#"{{"code":"1","timeoutInSeconds":{bad}}}"#);
+            let e = parse_request(body.as_bytes(), PoolType::Python, false, false).unwrap_err();
+            assert_eq!(e.status, 400, "{bad}");
+        }
+        let ok = parse_request(
+            br#"{"code":"1","timeoutInSeconds":5}"#,
+            PoolType::Python,
+            false,
+            false,
+        );
+        match ok.unwrap().kind {
+            RunKind::Python(p) => assert_eq!(p.timeout, Duration::from_secs(5)),
+            RunKind::Shell(_) => panic!("python expected"),
+        }
+    }
 
     #[test]
     fn parses_flat_and_wrapped() {
