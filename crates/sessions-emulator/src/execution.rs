@@ -22,6 +22,21 @@ pub enum RunKind {
     Shell(ShellRun),
 }
 
+/// `outputStreamsMaxLength` when a 2025-10-02-preview request gives none (the service's
+/// OpenAPI definition).
+pub const DEFAULT_OUTPUT_STREAMS_MAX_LENGTH: usize = 4096;
+
+impl RunKind {
+    /// Cap stdout and stderr at `max` characters unless the request set its own cap.
+    pub fn default_max_output(&mut self, max: usize) {
+        let cap = match self {
+            RunKind::Python(r) => &mut r.max_output,
+            RunKind::Shell(r) => &mut r.max_output,
+        };
+        cap.get_or_insert(max);
+    }
+}
+
 /// A parsed execution request.
 #[derive(Debug, Clone)]
 pub struct ExecRequest {

@@ -95,3 +95,20 @@ async fn attack_uploads_stop_at_the_disk_quota() {
     assert!(r.text().contains("quota"), "{}", r.text());
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn output_streams_default_to_the_services_4096_characters() {
+    let emu = start(builder()).await;
+    let r = emu.exec("streams-cap", "print('x' * 10000)").await;
+    let out = r["result"]["stdout"].as_str().unwrap();
+    assert_eq!(out.chars().count(), 4096, "{}", out.len());
+    let legacy = emu
+        .post_json(
+            &format!("executions?api-version={V_2502}&identifier=streams-cap"),
+            &serde_json::json!({"codeInputType":"Inline","executionType":"Synchronous","code":"print('x' * 10000)"}),
+        )
+        .await;
+    let long = legacy.json()["result"]["stdout"].as_str().unwrap().len();
+    assert!(long > 4096, "earlier versions keep the long output: {long}");
+    emu.stop().await;
+}

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 use super::{Params, Shared};
-use crate::api_version::Family;
+use crate::api_version::{ApiVersion, Family};
 use crate::error::ApiError;
 use crate::execution;
 use crate::runtime::PoolType;
@@ -114,7 +114,11 @@ pub async fn execute(
     let body = super::json_body(body, st.config.max_json_body_bytes)?;
     let version = params.version(Family::Current, "executions")?;
     let identifier = params.identifier()?;
-    let req = execution::parse_request(&body, st.config.pool_type, st.config.strict, false)?;
+    let mut req = execution::parse_request(&body, st.config.pool_type, st.config.strict, false)?;
+    if version >= ApiVersion::V2025_10_02 {
+        req.kind
+            .default_max_output(execution::DEFAULT_OUTPUT_STREAMS_MAX_LENGTH);
+    }
     let alloc = st.session(&identifier).await?;
     let slot = alloc.session.slot()?;
     let id = operation_id(&headers);

@@ -312,7 +312,8 @@ impl Worker {
         self.run_request(req, run.timeout, run.max_output).await
     }
 
-    /// Resident memory of the worker's processes in bytes, when known.
+    /// Memory of the worker's processes as the session's cap counts it (proportional
+    /// anonymous and shared memory, plus its /tmp and /dev/shm), in bytes, when known.
     pub fn memory_rss_bytes(&self) -> Option<u64> {
         self.proc.as_ref()?.rss_bytes()
     }
