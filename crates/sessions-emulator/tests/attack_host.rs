@@ -2,37 +2,18 @@
 //! settings, rename the host or share IPC objects with another session. Every probe only
 //! opens (never writes) a host setting, and each test is bounded by the run timeout.
 
-use std::time::Duration;
+mod common;
 
+use common::{sandboxed_runtime, value_of};
 use serde_json::{Value, json};
-use sessions_emulator::runtime::{
-    IsolationMode, PythonRun, RunStatus, Runtime, RuntimeConfig, Worker,
-};
+use sessions_emulator::runtime::{Runtime, RuntimeConfig, Worker};
 
 async fn sandboxed() -> Runtime {
-    let python = sessions_emulator::python_env::resolve_python(
-        sessions_emulator::python_env::Provision::CreateVenv,
-    )
-    .expect("a python3 for the local pool (see the error)");
-    Runtime::new(RuntimeConfig {
-        python,
-        isolation: IsolationMode::Namespaces,
-        ..RuntimeConfig::default()
-    })
-    .await
-    .expect("namespaces")
+    sandboxed_runtime(RuntimeConfig::default()).await
 }
 
 async fn value(w: &mut Worker, code: &str) -> Value {
-    let run = PythonRun {
-        code: code.into(),
-        timeout: Duration::from_secs(60),
-        max_output: None,
-        jupyter_format: false,
-    };
-    let out = w.run_python(run).await.expect("run");
-    assert_eq!(out.status, RunStatus::Succeeded, "{code}: {out:?}");
-    out.result
+    value_of(w, code).await
 }
 
 /// Python returning, per path, "opened" when `os.open(path, flags)` succeeds (the

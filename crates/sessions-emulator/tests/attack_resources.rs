@@ -1,41 +1,25 @@
 //! Attack suite, server memory and protocol: session code flooding the protocol channel,
 //! printing or returning huge text, and returning integers no 64-bit number holds.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{run_code, sandboxed_runtime, value_of};
+
 use serde_json::{Value, json};
-use sessions_emulator::runtime::{
-    IsolationMode, PythonRun, RunOutcome, RunStatus, Runtime, RuntimeConfig, Worker,
-};
+use sessions_emulator::runtime::{RunOutcome, RunStatus, Runtime, RuntimeConfig, Worker};
 
 async fn runtime(config: RuntimeConfig) -> Runtime {
-    let python = sessions_emulator::python_env::resolve_python(
-        sessions_emulator::python_env::Provision::CreateVenv,
-    )
-    .expect("a python3 for the local pool (see the error)");
-    Runtime::new(RuntimeConfig {
-        python,
-        isolation: IsolationMode::Namespaces,
-        ..config
-    })
-    .await
-    .expect("namespaces")
+    sandboxed_runtime(config).await
 }
 
 async fn run(w: &mut Worker, code: &str) -> RunOutcome {
-    let run = PythonRun {
-        code: code.into(),
-        timeout: Duration::from_secs(60),
-        max_output: None,
-        jupyter_format: false,
-    };
-    w.run_python(run).await.expect("run")
+    run_code(w, code).await
 }
 
 async fn value(w: &mut Worker, code: &str) -> Value {
-    let out = run(w, code).await;
-    assert_eq!(out.status, RunStatus::Succeeded, "{code}: {out:?}");
-    out.result
+    value_of(w, code).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
