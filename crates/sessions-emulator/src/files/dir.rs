@@ -7,7 +7,7 @@
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -37,12 +37,14 @@ pub struct SessionDir {
 impl SessionDir {
     /// Open a session directory (canonicalised once, at allocation).
     pub fn new(root: &Path) -> io::Result<Self> {
-        let root = std::fs::canonicalize(root)?;
         let fd = rustix::fs::open(
-            &root,
+            root,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
+        // The canonical path of what was opened, in one call (allocation is on the hot path).
+        let root = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .or_else(|_| std::fs::canonicalize(root))?;
         let st = rustix::fs::fstat(&fd)?;
         Ok(Self {
             root,
@@ -115,6 +117,9 @@ impl SessionDir {
         let mut out = Vec::new();
         let mut stack = vec![(self.dir(parts)?, parts.to_vec())];
         while let Some((fd, rel)) = stack.pop() {
+            if out.len() >= limit {
+                break;
+            }
             for (name, st) in read_entries(&fd).map_err(|e| ApiError::io(&e, "the directory"))? {
                 if out.len() >= limit {
                     break;
