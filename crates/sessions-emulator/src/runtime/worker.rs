@@ -103,9 +103,13 @@ impl Proc {
                 false
             }
         };
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| RuntimeError::Spawn(sys::describe_spawn_error(&e, &steps)))?;
+        // `spawn` returns only once the interpreter has exec'd, after the whole sandbox set-up
+        // in the child: keep that fork-and-wait off the async worker threads.
+        let spawned = tokio::task::spawn_blocking(move || cmd.spawn())
+            .await
+            .map_err(|e| RuntimeError::Spawn(format!("the spawning thread failed: {e}")))?;
+        let mut child =
+            spawned.map_err(|e| RuntimeError::Spawn(sys::describe_spawn_error(&e, &steps)))?;
         let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(RuntimeError::Spawn("interpreter pipes missing".into()));
