@@ -118,6 +118,23 @@ impl ServeArgs {
     }
 }
 
+impl ServeArgs {
+    /// Refuse, before anything says the pool serves, a literal non-loopback `--host`
+    /// without `--allow-non-loopback` (host names are checked once resolved, at start).
+    pub fn check(&self) -> Result<(), EmulatorError> {
+        let literal = self
+            .host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>();
+        match literal {
+            Ok(ip) if !ip.is_loopback() && !self.allow_non_loopback => {
+                Err(EmulatorError::NonLoopback(self.host.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Start the emulator, print the endpoint URL as the first line on stdout, and serve until
 /// Ctrl-C (or SIGTERM), then shut down gracefully. Logging goes to stderr (set it up first).
 pub async fn run_cli(args: ServeArgs) -> Result<(), EmulatorError> {
@@ -128,6 +145,7 @@ pub async fn run_cli(args: ServeArgs) -> Result<(), EmulatorError> {
             args.cooldown.max(1)
         );
     }
+    args.check()?;
     let handle = args.builder().start().await?;
     {
         let mut out = std::io::stdout().lock();
@@ -152,5 +170,34 @@ async fn wait_for_signal() {
         Err(_) => {
             let _ = ctrl_c.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        Wrap::parse_from(std::iter::once("serve").chain(extra.iter().copied())).serve
+    }
+
+    #[test]
+    fn a_public_host_is_refused_before_serving() {
+        assert!(args(&["--host", "0.0.0.0"]).check().is_err());
+        assert!(args(&["--host", "[::]"]).check().is_err());
+        assert!(
+            args(&["--host", "0.0.0.0", "--allow-non-loopback"])
+                .check()
+                .is_ok()
+        );
+        assert!(args(&["--host", "127.0.0.1"]).check().is_ok());
+        assert!(args(&[]).check().is_ok());
     }
 }

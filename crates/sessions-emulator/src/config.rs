@@ -71,6 +71,11 @@ pub struct EmulatorConfig {
     pub max_upload_bytes: u64,
     /// Pool name used in `stopSession` messages (default `local`).
     pub pool_name: String,
+    /// Largest JSON request body accepted, in bytes (default 4 MiB); larger ones get 413.
+    pub max_json_body_bytes: usize,
+    /// Soft disk quota of each session's `/mnt/data` in bytes (default 4 GiB; `None`:
+    /// none): uploads past it get 413, and a session still writing past it is stopped.
+    pub disk_quota_bytes: Option<u64>,
 }
 
 impl Default for EmulatorConfig {
@@ -92,6 +97,8 @@ impl Default for EmulatorConfig {
             isolation: IsolationMode::Auto,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             pool_name: "local".to_string(),
+            max_json_body_bytes: 4 << 20,
+            disk_quota_bytes: Some(4 << 30),
         }
     }
 }

@@ -22,6 +22,21 @@ pub enum RunKind {
     Shell(ShellRun),
 }
 
+/// `outputStreamsMaxLength` when a 2025-10-02-preview request gives none (the service's
+/// OpenAPI definition).
+pub const DEFAULT_OUTPUT_STREAMS_MAX_LENGTH: usize = 4096;
+
+impl RunKind {
+    /// Cap stdout and stderr at `max` characters unless the request set its own cap.
+    pub fn default_max_output(&mut self, max: usize) {
+        let cap = match self {
+            RunKind::Python(r) => &mut r.max_output,
+            RunKind::Shell(r) => &mut r.max_output,
+        };
+        cap.get_or_insert(max);
+    }
+}
+
 /// A parsed execution request.
 #[derive(Debug, Clone)]
 pub struct ExecRequest {
@@ -94,6 +109,18 @@ impl Fields {
             }),
             Some(_) => Err(ApiError::validation(format!(
                 "'{label}' must be a non-negative integer."
+            ))),
+        }
+    }
+
+    /// A JSON integer, nothing else: `1.5`, `1e308` and `"5"` are refused.
+    fn integer(&self, name: &str, label: &str) -> Result<Option<u64>, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64()),
+            Some(_) => Err(ApiError::validation(format!(
+                "'{label}' must be a whole number of seconds from 1 to {}, written as a JSON integer.",
+                MAX_TIMEOUT.as_secs()
             ))),
         }
     }
@@ -177,7 +204,7 @@ pub fn parse_request(
             "Asynchronous execution is not supported on 'code/execute'; use 'executions'.",
         ));
     }
-    let timeout = match f.uint("timeoutinseconds", "timeoutInSeconds")? {
+    let timeout = match f.integer("timeoutinseconds", "timeoutInSeconds")? {
         None => MAX_TIMEOUT,
         Some(0) => {
             return Err(ApiError::validation(
@@ -398,6 +425,33 @@ pub fn to_legacy(o: &RunOutcome) -> LegacyExecution {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_must_be_json_integers() {
+        for bad in [
+            "1e308",
+            "1.5",
+            "\"5\"",
+            "-1",
+            "0",
+            "true",
+            "18446744073709551616",
+        ] {
+            let body = format!(r#"{{"code":"1","timeoutInSeconds":{bad}}}"#);
+            let e = parse_request(body.as_bytes(), PoolType::Python, false, false).unwrap_err();
+            assert_eq!(e.status, 400, "{bad}");
+        }
+        let ok = parse_request(
+            br#"{"code":"1","timeoutInSeconds":5}"#,
+            PoolType::Python,
+            false,
+            false,
+        );
+        match ok.unwrap().kind {
+            RunKind::Python(p) => assert_eq!(p.timeout, Duration::from_secs(5)),
+            RunKind::Shell(_) => panic!("python expected"),
+        }
+    }
 
     #[test]
     fn parses_flat_and_wrapped() {

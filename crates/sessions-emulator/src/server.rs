@@ -198,6 +198,7 @@ impl EmulatorBuilder {
             pool_type: config.pool_type,
             memory_limit_bytes: config.memory_limit_bytes,
             isolation: config.isolation,
+            disk_quota_bytes: config.disk_quota_bytes,
             ..RuntimeConfig::default()
         })
         .await?;

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,11 +12,16 @@ use tokio::sync::OnceCell;
 
 use crate::error::{ApiError, codes};
 use crate::files::SessionDir;
-use crate::runtime::{WarmPool, Worker};
+use crate::runtime::{StopHandle, WarmPool, Worker};
 use crate::shapes::{Execution, SessionInfo, SessionView, rfc3339};
 
 /// How many executions a session remembers for `GET executions/{id}`.
 const EXECUTIONS_KEPT: usize = 256;
+/// Bytes of stored executions one session keeps (oldest evicted first).
+const SESSION_STORE_BYTES: u64 = 16 << 20;
+/// Bytes of stored executions the whole pool keeps: past it, a session storing a new
+/// execution evicts its own oldest ones first.
+const POOL_STORE_BYTES: u64 = 256 << 20;
 
 /// An allocated slot: the worker and its directory.
 #[derive(Debug)]
@@ -25,6 +30,8 @@ pub struct Slot {
     pub dir: SessionDir,
     /// The interpreter; `None` once the session was stopped. Lock it to run: calls run in order.
     pub worker: tokio::sync::Mutex<Option<Worker>>,
+    /// Ends the interpreter's whole process tree without waiting for a run to finish.
+    pub stop: StopHandle,
 }
 
 /// One session.
@@ -41,10 +48,72 @@ pub struct Session {
     executions: Mutex<ExecStore>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ExecStore {
-    map: HashMap<String, Execution>,
+    map: HashMap<String, (Execution, u64)>,
     order: VecDeque<String>,
+    /// Bytes held by this store.
+    bytes: u64,
+    /// Bytes held by every store of the pool.
+    pool_bytes: Arc<AtomicU64>,
+}
+
+impl ExecStore {
+    fn new(pool_bytes: Arc<AtomicU64>) -> Self {
+        Self {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            pool_bytes,
+        }
+    }
+
+    fn insert(&mut self, exec: Execution) {
+        let size = stored_size(&exec);
+        let id = exec.id.clone();
+        match self.map.insert(id.clone(), (exec, size)) {
+            Some((_, old)) => self.release(old),
+            None => self.order.push_back(id),
+        }
+        self.bytes += size;
+        self.pool_bytes.fetch_add(size, Ordering::Relaxed);
+        while self.order.len() > 1
+            && (self.order.len() > EXECUTIONS_KEPT
+                || self.bytes > SESSION_STORE_BYTES
+                || self.pool_bytes.load(Ordering::Relaxed) > POOL_STORE_BYTES)
+        {
+            if let Some((_, size)) = self.order.pop_front().and_then(|old| self.map.remove(&old)) {
+                self.release(size);
+            }
+        }
+    }
+
+    fn release(&mut self, size: u64) {
+        self.bytes = self.bytes.saturating_sub(size);
+        self.pool_bytes.fetch_sub(
+            size.min(self.pool_bytes.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+    }
+}
+
+impl Drop for ExecStore {
+    fn drop(&mut self) {
+        let bytes = self.bytes;
+        self.release(bytes);
+    }
+}
+
+/// Approximate memory of a stored execution (its text dominates).
+fn stored_size(exec: &Execution) -> u64 {
+    let text = exec.result.as_ref().map_or(0, |r| {
+        r.stdout.len()
+            + r.stderr.len()
+            + r.execution_result
+                .as_ref()
+                .map_or(0, |v| serde_json::to_vec(v).map_or(0, |b| b.len()))
+    });
+    (text + exec.id.len() + exec.identifier.len() + 128) as u64
 }
 
 fn now_ms() -> u64 {
@@ -78,14 +147,7 @@ impl Session {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
-        if store.map.insert(exec.id.clone(), exec.clone()).is_none() {
-            store.order.push_back(exec.id);
-            while store.order.len() > EXECUTIONS_KEPT {
-                if let Some(old) = store.order.pop_front() {
-                    store.map.remove(&old);
-                }
-            }
-        }
+        store.insert(exec);
     }
 
     /// Look an execution up.
@@ -94,7 +156,7 @@ impl Session {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
-        store.map.get(id).cloned()
+        store.map.get(id).map(|(e, _)| e.clone())
     }
 
     fn expire_at(&self, cooldown: Duration) -> SystemTime {
@@ -142,6 +204,11 @@ pub struct SessionManager {
     pool: WarmPool,
     max_sessions: usize,
     cooldown: Duration,
+    /// Bytes of stored executions over all sessions.
+    stored_bytes: Arc<AtomicU64>,
+    /// Sessions removed from the map whose processes are still being ended: they count
+    /// against `max_sessions` until nothing of them runs.
+    stopping: Arc<AtomicUsize>,
 }
 
 impl SessionManager {
@@ -152,6 +219,8 @@ impl SessionManager {
             pool,
             max_sessions,
             cooldown,
+            stored_bytes: Arc::default(),
+            stopping: Arc::default(),
         }
     }
 
@@ -182,7 +251,7 @@ impl SessionManager {
             match map.get(identifier) {
                 Some(s) => s.clone(),
                 None => {
-                    if map.len() >= self.max_sessions {
+                    if map.len() + self.stopping.load(Ordering::SeqCst) >= self.max_sessions {
                         return Err(ApiError::new(
                             StatusCode::TOO_MANY_REQUESTS,
                             codes::POOL_FULL,
@@ -198,7 +267,7 @@ impl SessionManager {
                         created_at: SystemTime::now(),
                         last_accessed_ms: AtomicU64::new(now_ms()),
                         slot: OnceCell::new(),
-                        executions: Mutex::new(ExecStore::default()),
+                        executions: Mutex::new(ExecStore::new(self.stored_bytes.clone())),
                     });
                     map.insert(identifier.to_string(), s.clone());
                     s
@@ -235,6 +304,7 @@ impl SessionManager {
                 };
                 Ok(Slot {
                     dir,
+                    stop: worker.stop_handle(),
                     worker: tokio::sync::Mutex::new(Some(worker)),
                 })
             })
@@ -258,16 +328,31 @@ impl SessionManager {
         }
     }
 
-    /// Remove a session now and stop it in the background. Returns whether it existed.
-    pub fn remove(&self, identifier: &str) -> bool {
+    /// Remove a session and end its whole process tree at once, returning when nothing of
+    /// it runs any more (its slot is then free). Returns whether it existed.
+    pub async fn remove(&self, identifier: &str) -> bool {
         let removed = self.map().remove(identifier);
         match removed {
             Some(s) => {
-                tokio::spawn(stop_session(s));
+                let _ = self.stop_in_background(s).await;
                 true
             }
             None => false,
         }
+    }
+
+    /// End a removed session's processes now and clean up in a task (which the caller may
+    /// await); its slot counts against `max_sessions` until nothing of it runs.
+    fn stop_in_background(&self, session: Arc<Session>) -> tokio::task::JoinHandle<()> {
+        if let Some(slot) = session.slot.get() {
+            slot.stop.stop();
+        }
+        self.stopping.fetch_add(1, Ordering::SeqCst);
+        let stopping = Arc::clone(&self.stopping);
+        tokio::spawn(async move {
+            stop_session(session).await;
+            stopping.fetch_sub(1, Ordering::SeqCst);
+        })
     }
 
     /// All allocated sessions, sorted by creation time then identifier.
@@ -312,7 +397,7 @@ impl SessionManager {
         let n = expired.len();
         for s in expired {
             tracing::debug!(identifier = %s.identifier, "session expired after cooldown");
-            tokio::spawn(stop_session(s));
+            drop(self.stop_in_background(s));
         }
         n
     }
@@ -320,6 +405,11 @@ impl SessionManager {
     /// Stop every session and the warm pool (on shutdown).
     pub async fn shutdown(&self) {
         let all: Vec<Arc<Session>> = self.map().drain().map(|(_, s)| s).collect();
+        for s in &all {
+            if let Some(slot) = s.slot.get() {
+                slot.stop.stop();
+            }
+        }
         for s in all {
             stop_session(s).await;
         }

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -10,7 +11,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 use super::{Params, Shared};
-use crate::api_version::Family;
+use crate::api_version::{ApiVersion, Family};
 use crate::error::ApiError;
 use crate::execution;
 use crate::runtime::PoolType;
@@ -107,12 +108,17 @@ pub async fn execute(
     State(st): State<Shared>,
     params: Params,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let body = super::json_body(body, st.config.max_json_body_bytes)?;
     let version = params.version(Family::Current, "executions")?;
     let identifier = params.identifier()?;
-    let req = execution::parse_request(&body, st.config.pool_type, st.config.strict, false)?;
+    let mut req = execution::parse_request(&body, st.config.pool_type, st.config.strict, false)?;
+    if version >= ApiVersion::V2025_10_02 {
+        req.kind
+            .default_max_output(execution::DEFAULT_OUTPUT_STREAMS_MAX_LENGTH);
+    }
     let alloc = st.session(&identifier).await?;
     let slot = alloc.session.slot()?;
     let id = operation_id(&headers);
@@ -212,7 +218,7 @@ pub async fn delete_session(
 ) -> Result<StatusCode, ApiError> {
     params.version(Family::SessionManagement, "session")?;
     let identifier = params.identifier()?;
-    st.sessions.remove(&identifier);
+    st.sessions.remove(&identifier).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -285,6 +291,8 @@ pub async fn metadata(State(st): State<Shared>, params: Params) -> Result<Json<V
             "isolation": {
                 "namespaces": st.isolation.namespaces,
                 "detail": st.isolation.detail,
+                "layers": st.isolation.layers,
+                "warnings": st.isolation.warnings,
             },
             "maxConcurrentSessions": st.config.max_sessions,
             "cooldownPeriodInSeconds": st.config.cooldown.as_secs(),

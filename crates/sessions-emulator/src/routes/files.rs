@@ -1,6 +1,6 @@
 //! File routes of both families: dispatch by api-version, streaming upload and download.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::Json;
 use axum::body::Body;
@@ -13,8 +13,8 @@ use tokio::io::AsyncWriteExt;
 use super::{Params, Shared, legacy};
 use crate::api_version::ApiVersion;
 use crate::error::{ApiError, codes};
-use crate::files::{self, SessionDir, relative_parts};
-use crate::shapes::{FileInfo, FileList};
+use crate::files::{self, Entry, SessionDir, relative_parts};
+use crate::shapes::FileList;
 
 /// Most entries one listing returns.
 const LIST_LIMIT: usize = 10_000;
@@ -118,26 +118,25 @@ fn entry_parts(params: &Params, name: &str) -> Result<Vec<String>, ApiError> {
     Ok(parts)
 }
 
+/// Run blocking directory-handle work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
 async fn list(st: &Shared, params: &Params, version: ApiVersion) -> Result<Response, ApiError> {
     let recursive = params.flag("recursive")?;
     let parts = path_parts(params)?;
     let dir = session_dir(st, params).await?;
     let with_dir = version >= ApiVersion::V2025_10_02;
-    let value = tokio::task::spawn_blocking(move || -> Result<Vec<FileInfo>, ApiError> {
-        let start = dir.resolve(&parts)?;
-        let md = std::fs::metadata(&start.host).map_err(|e| ApiError::io(&e, "the directory"))?;
-        if !md.is_dir() {
-            return Err(ApiError::not_found("The path is not a directory."));
-        }
-        let entries = files::list(&dir, &start, recursive, LIST_LIMIT)
-            .map_err(|e| ApiError::io(&e, "the directory"))?;
-        Ok(entries
-            .iter()
-            .map(|e| files::file_info(&e.name, &e.dir, &e.md, with_dir))
-            .collect())
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let entries = blocking(move || dir.list(&parts, recursive, LIST_LIMIT)).await?;
+    let value = entries
+        .iter()
+        .map(|e| files::file_info(e, with_dir))
+        .collect();
     Ok(Json(FileList { value }).into_response())
 }
 
@@ -149,74 +148,37 @@ async fn metadata(
 ) -> Result<Response, ApiError> {
     let parts = entry_parts(params, name)?;
     let dir = session_dir(st, params).await?;
-    let resolved = dir.resolve(&parts)?;
-    let md = tokio::fs::metadata(&resolved.host)
-        .await
-        .map_err(|e| ApiError::io(&e, &format!("The file '{name}'")))?;
-    let (file_name, parent) = resolved
-        .rel
-        .split_last()
-        .ok_or_else(|| ApiError::validation("A file name is required."))?;
+    let entry = blocking(move || dir.entry(&parts)).await?;
     let with_dir = version >= ApiVersion::V2025_10_02;
-    Ok(Json(files::file_info(file_name, parent, &md, with_dir)).into_response())
+    Ok(Json(files::file_info(&entry, with_dir)).into_response())
 }
 
 async fn delete(st: &Shared, params: &Params, name: &str) -> Result<Response, ApiError> {
     let parts = entry_parts(params, name)?;
     let dir = session_dir(st, params).await?;
-    let (parent, file_name) = dir.resolve_parent(&parts)?;
-    let target = parent.host.join(&file_name);
-    let what = format!("The file '{name}'");
-    let md = tokio::fs::symlink_metadata(&target)
-        .await
-        .map_err(|e| ApiError::io(&e, &what))?;
-    let res = if md.is_dir() {
-        tokio::fs::remove_dir_all(&target).await
-    } else {
-        tokio::fs::remove_file(&target).await
-    };
-    res.map_err(|e| ApiError::io(&e, &what))?;
+    blocking(move || dir.delete(&parts)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn download_current(st: &Shared, params: &Params, name: &str) -> Result<Response, ApiError> {
     let parts = entry_parts(params, name)?;
     let dir = session_dir(st, params).await?;
-    stream_file(&dir, &parts, name).await
+    stream_file(&dir, parts).await
 }
 
 /// Stream a session file: raw bytes, guessed Content-Type, Content-Length, Last-Modified.
-pub async fn stream_file(
-    dir: &SessionDir,
-    parts: &[String],
-    name: &str,
-) -> Result<Response, ApiError> {
-    let resolved = dir.resolve(parts)?;
-    let what = format!("The file '{name}'");
-    let file = tokio::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&resolved.host)
-        .await
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => ApiError::not_found(format!("{what} was not found")),
-            _ => ApiError::io(&e, &what),
-        })?;
-    let md = file.metadata().await.map_err(|e| ApiError::io(&e, &what))?;
-    if !md.is_file() {
-        return Err(ApiError::not_found(format!("{what} is not a file")));
-    }
-    let base = resolved.rel.last().cloned().unwrap_or_default();
+pub async fn stream_file(dir: &SessionDir, parts: Vec<String>) -> Result<Response, ApiError> {
+    let dir = dir.clone();
+    let (file, entry) = blocking(move || dir.open_file(&parts)).await?;
+    let file = tokio::fs::File::from_std(file);
     let mut resp = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024))
         .into_response();
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&files::content_type(&base)) {
+    if let Ok(v) = HeaderValue::from_str(&files::content_type(&entry.name)) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(md.len()));
-    if let Ok(m) = md.modified()
-        && let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(m))
-    {
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(entry.size));
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(entry.modified)) {
         h.insert(header::LAST_MODIFIED, v);
     }
     Ok(resp)
@@ -302,54 +264,40 @@ pub async fn receive(
     staged.ok_or_else(|| ApiError::validation("The multipart body has no part named 'file'."))
 }
 
-/// Move a staged upload into the session under `dir_parts` + the client's file name.
-/// Returns the final host path and its components relative to the session root.
+/// Store a staged upload in the session under `dir_parts` + the client's file name.
 pub async fn place(
     dir: &SessionDir,
     dir_parts: Vec<String>,
     staged: &Staged,
-) -> Result<(PathBuf, Vec<String>), ApiError> {
+    quota: Option<u64>,
+) -> Result<Entry, ApiError> {
     let mut parts = dir_parts;
     let name_parts = relative_parts(&staged.filename, "file name")?;
     if name_parts.is_empty() {
         return Err(ApiError::validation("The uploaded file name is empty."));
     }
     parts.extend(name_parts);
-    let (parent, name) = dir.resolve_parent(&parts)?;
-    tokio::fs::create_dir_all(&parent.host)
-        .await
-        .map_err(|e| ApiError::validation(format!("Cannot create the directory: {e}")))?;
-    // Re-check after creating: the parent must still be a real directory inside the session.
-    let parent = dir.resolve(&parent.rel)?;
-    let target = parent.host.join(&name);
-    if tokio::fs::symlink_metadata(&target)
-        .await
-        .is_ok_and(|m| m.is_dir())
-    {
-        return Err(ApiError::validation(format!(
-            "A directory named '{name}' already exists."
-        )));
-    }
-    move_file(&staged.path, &target).await?;
-    let mut rel = parent.rel;
-    rel.push(name);
-    Ok((target, rel))
-}
-
-async fn move_file(from: &Path, to: &Path) -> Result<(), ApiError> {
-    match tokio::fs::rename(from, to).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
-            let tmp = to.with_file_name(format!(".upload-{}", uuid::Uuid::new_v4()));
-            tokio::fs::copy(from, &tmp)
-                .await
-                .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))?;
-            tokio::fs::rename(&tmp, to)
-                .await
-                .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))
+    let dir = dir.clone();
+    let path = staged.path.clone();
+    blocking(move || {
+        if let Some(quota) = quota {
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+            let used = dir.usage();
+            if used.saturating_add(size) > quota {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::TOO_LARGE,
+                    format!(
+                        "The session's disk quota of {quota} bytes would be exceeded ({used} bytes are in use); delete files first."
+                    ),
+                ));
+            }
         }
-        Err(e) => Err(ApiError::internal(format!("cannot store the upload: {e}"))),
-    }
+        let mut source = std::fs::File::open(&path)
+            .map_err(|e| ApiError::internal(format!("cannot read the staged upload: {e}")))?;
+        dir.store(&parts, &mut source)
+    })
+    .await
 }
 
 async fn upload(
@@ -360,16 +308,12 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     let identifier = params.identifier()?;
     let dir_parts = path_parts(params)?;
-    let staged = receive(st, mp).await?;
+    // Allocate first: a full pool answers 429 before the body is read.
     let alloc = st.session(&identifier).await?;
+    let staged = receive(st, mp).await?;
     let dir = alloc.session.slot()?.dir.clone();
-    let (target, rel) = place(&dir, dir_parts, &staged).await?;
-    let md = tokio::fs::metadata(&target)
-        .await
-        .map_err(|e| ApiError::io(&e, "the uploaded file"))?;
-    let (name, parent) = rel
-        .split_last()
-        .ok_or_else(|| ApiError::internal("empty upload path"))?;
+    let entry = place(&dir, dir_parts, &staged, st.config.disk_quota_bytes).await?;
+    alloc.session.touch();
     let with_dir = version >= ApiVersion::V2025_10_02;
-    Ok(Json(files::file_info(name, parent, &md, with_dir)).into_response())
+    Ok(Json(files::file_info(&entry, with_dir)).into_response())
 }

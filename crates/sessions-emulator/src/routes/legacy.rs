@@ -6,16 +6,17 @@ use std::time::Instant;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 
-use super::files::{place, receive, session_dir, stream_file};
+use super::files::{blocking, place, receive, session_dir, stream_file};
 use super::{Params, Shared, current, validate_identifier};
 use crate::api_version::Family;
 use crate::error::ApiError;
 use crate::execution;
-use crate::files::{self, relative_parts};
+use crate::files::{EntryKind, relative_parts};
 use crate::shapes::LegacyFileList;
 
 /// `POST code/execute`.
@@ -23,9 +24,10 @@ pub async fn execute(
     State(st): State<Shared>,
     params: Params,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let body = super::json_body(body, st.config.max_json_body_bytes)?;
     params.version(Family::Legacy, "code/execute")?;
     let req = execution::parse_request(&body, st.config.pool_type, st.config.strict, true)?;
     let identifier = match params.get("identifier") {
@@ -53,23 +55,12 @@ pub async fn execute(
 /// `GET files` (legacy): every regular file under `/mnt/data`, with paths relative to it.
 pub async fn list(st: &Shared, params: &Params) -> Result<Response, ApiError> {
     let dir = session_dir(st, params).await?;
-    let items = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let root = dir.resolve(&[])?;
-        let entries = files::list(&dir, &root, true, 10_000)
-            .map_err(|e| ApiError::io(&e, "the session directory"))?;
-        Ok(entries
-            .into_iter()
-            .filter(|e| e.md.is_file())
-            .map(|e| {
-                let mut p = e.dir.clone();
-                p.push(e.name.clone());
-                let mtime = e.md.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-                (p.join("/"), e.md.len(), mtime)
-            })
-            .collect::<Vec<_>>())
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let entries = blocking(move || dir.list(&[], true, 10_000)).await?;
+    let items = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .map(|e| (e.rel_path(), e.size, e.modified))
+        .collect();
     Ok(Json(LegacyFileList::new(items)).into_response())
 }
 
@@ -80,15 +71,18 @@ pub async fn upload(
     mp: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let identifier = params.identifier()?;
-    let staged = receive(st, mp).await?;
+    // Allocate first: a full pool answers 429 before the body is read.
     let alloc = st.session(&identifier).await?;
+    let staged = receive(st, mp).await?;
     let dir = alloc.session.slot()?.dir.clone();
-    let (target, rel) = place(&dir, Vec::new(), &staged).await?;
-    let md = tokio::fs::metadata(&target)
-        .await
-        .map_err(|e| ApiError::io(&e, "the uploaded file"))?;
-    let mtime = md.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-    Ok(Json(LegacyFileList::new(vec![(rel.join("/"), md.len(), mtime)])).into_response())
+    let e = place(&dir, Vec::new(), &staged, st.config.disk_quota_bytes).await?;
+    alloc.session.touch();
+    Ok(Json(LegacyFileList::new(vec![(
+        e.rel_path(),
+        e.size,
+        e.modified,
+    )]))
+    .into_response())
 }
 
 /// `GET files/content/{name}` (legacy); the name may be a path and may carry `/mnt/data/`.
@@ -100,5 +94,5 @@ pub async fn download(st: &Shared, params: &Params, name: &str) -> Result<Respon
         return Err(ApiError::validation("A file name is required."));
     }
     let dir = session_dir(st, params).await?;
-    stream_file(&dir, &parts, name).await
+    stream_file(&dir, parts).await
 }

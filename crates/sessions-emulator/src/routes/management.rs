@@ -84,7 +84,7 @@ pub async fn stop_session(
     method_ok(&method, "stopSession")?;
     params.version(Family::Management, ".management/stopSession")?;
     let identifier = params.identifier()?;
-    if !st.sessions.remove(&identifier) {
+    if !st.sessions.remove(&identifier).await {
         return Err(not_found(&identifier));
     }
     let body = format!(

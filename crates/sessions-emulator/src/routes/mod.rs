@@ -11,15 +11,17 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::routing::{any, get, post};
+use bytes::Bytes;
 use http::request::Parts;
 use tokio::sync::OnceCell;
 
 use crate::api_version::{ApiVersion, Family};
 use crate::auth;
 use crate::config::EmulatorConfig;
-use crate::error::ApiError;
+use crate::error::{ApiError, codes};
 use crate::runtime::IsolationReport;
 use crate::sessions::{Allocation, SessionManager};
 
@@ -157,11 +159,35 @@ pub async fn unsupported(req: Request) -> ApiError {
     ))
 }
 
+/// The buffered JSON body of an execution request, or a clear 413 past `limit` bytes.
+pub fn json_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                e.status(),
+                codes::TOO_LARGE,
+                format!(
+                    "The request body is larger than the limit of {limit} bytes; send large inputs as files instead."
+                ),
+            )
+        } else {
+            ApiError::validation(format!("The request body could not be read: {}", e.body_text()))
+        }
+    })
+}
+
 /// Build the router (without path normalisation; see [`normalize_path`]).
 pub fn router(state: Shared) -> Router {
     let auth_mode = state.config.auth;
+    // Uploads stream with their own limit; JSON bodies are buffered, so they get one here.
+    let json_limit = DefaultBodyLimit::max(state.config.max_json_body_bytes);
     Router::new()
-        .route("/executions", post(current::execute).fallback(unsupported))
+        .route(
+            "/executions",
+            post(current::execute)
+                .layer(json_limit)
+                .fallback(unsupported),
+        )
         .route(
             "/executions/{id}",
             get(current::get_execution).fallback(unsupported),
@@ -177,7 +203,12 @@ pub fn router(state: Shared) -> Router {
             get(current::list_sessions).fallback(unsupported),
         )
         .route("/metadata", get(current::metadata).fallback(unsupported))
-        .route("/code/execute", post(legacy::execute).fallback(unsupported))
+        .route(
+            "/code/execute",
+            post(legacy::execute)
+                .layer(json_limit)
+                .fallback(unsupported),
+        )
         .route("/files", any(files::files_root))
         .route("/files/{*rest}", any(files::files_rest))
         .route("/.management/getSession", any(management::get_session))

@@ -17,7 +17,12 @@ import time
 
 _KERNEL_FILE = sys._getframe().f_code.co_filename
 _DATA = os.environ.get("SESSIONS_KERNEL_DATA", "/mnt/data")
-_CAPTURE_CAP = 8 * 1024 * 1024  # bytes read back per stream when no max_output is given
+# Most characters of stdout, stderr and a result's text sent back (the server's memory cap);
+# past it the text is cut and _CUT_MARK says how much was left out.
+_TEXT_CAP = int(os.environ.get("SESSIONS_KERNEL_TEXT_CAP") or 1048576)
+_CUT_MARK = "\n[output truncated by the local pool: %d more characters]"
+_IMAGE_CAP = 16 * 1024 * 1024  # base64 characters of one figure
+_INT64 = (-(1 << 63), (1 << 64) - 1)  # the integers that travel as JSON numbers
 _CELLS = {}  # filename -> source, for tracebacks of code defined in earlier runs
 _cell_count = 0
 _CPU_SECONDS = int(os.environ.get("SESSIONS_KERNEL_CPU_SECONDS") or 0)
@@ -72,13 +77,24 @@ def _reset_capture():
         os.dup2(keep, fd)  # user code may have closed or replaced fd 1/2
 
 
+def _cut(text):
+    """At most _TEXT_CAP characters, with a marker where the text was cut."""
+    if len(text) > _TEXT_CAP:
+        return text[:_TEXT_CAP] + _CUT_MARK % (len(text) - _TEXT_CAP)
+    return text
+
+
 def _read_capture(keep, max_chars):
     size = os.fstat(keep).st_size
-    limit = _CAPTURE_CAP if max_chars is None else min(_CAPTURE_CAP, 4 * max_chars + 4)
-    data = os.pread(keep, min(size, limit), 0) if size else b""
+    chars = _TEXT_CAP if max_chars is None else min(_TEXT_CAP, max_chars)
+    data = os.pread(keep, min(size, 4 * chars + 4), 0) if size else b""
     text = data.decode("utf-8", "replace")
-    if max_chars is not None and len(text) > max_chars:
-        text = text[:max_chars]
+    if max_chars is not None and max_chars <= _TEXT_CAP:
+        return text[:max_chars]
+    if len(text) > _TEXT_CAP or size > len(data):
+        # Characters past what was read are counted as bytes: a close, cheap estimate.
+        left = max(len(text) - _TEXT_CAP, 0) + (size - len(data))
+        return text[:_TEXT_CAP] + _CUT_MARK % left
     return text
 
 
@@ -95,7 +111,10 @@ def _json_value(v, depth=0):
     if v is None or v is True or v is False:
         return True, v
     if isinstance(v, int):
-        return True, int(v)
+        v = int(v)
+        # Beyond 64 bits a JSON number loses digits in most decoders: send the exact
+        # decimal digits as a string instead.
+        return True, (v if _INT64[0] <= v <= _INT64[1] else _int_text(v))
     if isinstance(v, str):
         v = str(v)
         if not v.isascii():  # lone surrogates cannot travel as JSON text
@@ -135,17 +154,38 @@ def _json_value(v, depth=0):
     return False, None
 
 
+def _int_text(v):
+    try:
+        return str(v)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        return hex(v)
+
+
 def _result(value, jupyter):
+    out = _result_value(value, jupyter)
+    if isinstance(out, str):
+        return _cut(out)
+    if out is not None and not isinstance(out, (bool, int, float)):
+        if len(json.dumps(out)) > _TEXT_CAP:
+            return _cut(_safe_repr(value))
+    return out
+
+
+def _safe_repr(value):
+    try:
+        return repr(value)
+    except Exception as e:  # a broken __repr__ must not break the kernel
+        return "<unrepresentable object: %s>" % type(e).__name__
+
+
+def _result_value(value, jupyter):
     if value is None:
         return None
     if not jupyter:
         ok, out = _json_value(value)
         if ok:
             return out
-    try:
-        return repr(value)
-    except Exception as e:  # a broken __repr__ must not break the kernel
-        return "<unrepresentable object: %s>" % type(e).__name__
+    return _safe_repr(value)
 
 
 def _format_exception(e):
@@ -212,12 +252,18 @@ def _run_python(req):
             image = _render_figure()
         except Exception as e:
             stderr_extra = "could not render the open figure: %r\n" % (e,)
+        if image is not None and len(image) > _IMAGE_CAP:
+            image = None
+            stderr_extra = "the open figure was larger than the local pool's limit; it was dropped\n"
     _flush()
     if stderr_extra:
         os.write(2, stderr_extra.encode("utf-8", "replace"))
     result = ""
     if has_value and status == "ok":
-        result = _result(value, req.get("jupyter", False))
+        try:
+            result = _result(value, req.get("jupyter", False))
+        except MemoryError:
+            status, result = "oom", ""
     value = None
     return {"status": status, "result": result, "image": image, "duration": duration}
 

@@ -5,10 +5,12 @@
 //! is private to the runtime.
 //!
 //! What is enforced (see `IsolationReport::detail` at run time):
-//! * namespaces (when permitted): user (uid 0 inside = the emulator's uid, all capabilities
+//! * namespaces (when permitted): user (uid 0 inside = an unprivileged host uid: the
+//!   emulator's own when it is not root, else a dedicated id per worker; all capabilities
 //!   dropped), mount (pivoted minimal root: read-only /usr, /etc, lib dirs and the python
-//!   prefixes; private /tmp, /dev/shm; `/mnt/data` = the session's workdir), pid (the whole
-//!   tree dies with the session), net (only an up loopback unless `network`);
+//!   prefixes; private /tmp, /dev/shm; `/mnt/data` = the session's workdir; /proc/sys and
+//!   friends read-only, /proc/kcore, /proc/keys, /etc/shadow masked), pid (the whole tree
+//!   dies with the session), net (only an up loopback unless `network`), uts, ipc, cgroup;
 //! * memory: RLIMIT_AS per process (`MemoryError` → `OutOfMemory`; a SIGKILLed interpreter
 //!   is reported the same way and replaced);
 //! * processes/threads: a per-worker `pids` cgroup when one is writable (RLIMIT_NPROC is
@@ -25,10 +27,12 @@ use std::time::Duration;
 mod cgroup;
 mod protocol;
 mod sandbox;
+mod seccomp;
 mod session;
 mod setup;
 mod sys;
 mod warm_pool;
+mod watch;
 mod worker;
 
 pub use setup::FORCE_DEGRADED_ENV;
@@ -62,7 +66,9 @@ pub struct RuntimeConfig {
     pub python: PathBuf,
     /// Python or shell pool.
     pub pool_type: PoolType,
-    /// Memory cap per session, in bytes.
+    /// Memory cap per session, in bytes: for all of its processes together, `/tmp` and
+    /// shared memory included (measured every 250 ms; past it the run answers
+    /// `OutOfMemory`), and RLIMIT_AS per process (a `MemoryError` inside).
     pub memory_limit_bytes: u64,
     /// Maximum number of processes/threads per session.
     pub max_processes: u64,
@@ -72,6 +78,17 @@ pub struct RuntimeConfig {
     pub network: bool,
     /// Isolation requested.
     pub isolation: IsolationMode,
+    /// Most characters of stdout, stderr and a result's text kept per run (the server's
+    /// memory cap, whatever `outputStreamsMaxLength` asks); longer text is cut and ends
+    /// with a marker saying how much was left out. Default 1 Mi characters.
+    pub max_output_chars: usize,
+    /// Soft disk quota of a session's `/mnt/data` in bytes (default 4 GiB; `None`: none).
+    /// Checked every 2 s while the session's processes live: a session still writing past
+    /// it is stopped and its run answers `Failed`. The files API checks it on upload.
+    pub disk_quota_bytes: Option<u64>,
+    /// Largest protocol message accepted from an interpreter, in bytes (default 64 MiB).
+    /// Past it the interpreter is stopped and the run answers `Failed`, saying why.
+    pub max_message_bytes: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -84,6 +101,9 @@ impl Default for RuntimeConfig {
             cpu_seconds_per_execution: None,
             network: false,
             isolation: IsolationMode::Auto,
+            max_output_chars: 1 << 20,
+            max_message_bytes: 64 << 20,
+            disk_quota_bytes: Some(4 << 30),
         }
     }
 }
@@ -93,8 +113,14 @@ impl Default for RuntimeConfig {
 pub struct IsolationReport {
     /// True when user, mount, network and pid namespaces are all in use.
     pub namespaces: bool,
-    /// A one-line human description, e.g. "namespaces (user, mount, net, pid)" or the reason for degrading.
+    /// A one-line human description, e.g. "namespaces (user, mount, net, pid, uts, ipc,
+    /// cgroup); …" or the reason for degrading.
     pub detail: String,
+    /// Each protection layer in force, one line each (namespaces, identity, seccomp,
+    /// Landlock, memory, processes, disk).
+    pub layers: Vec<String>,
+    /// Layers this kernel or configuration lacks: each is a gap, said at start-up too.
+    pub warnings: Vec<String>,
 }
 
 /// Errors from the runtime itself (not from user code, which yields a `RunOutcome`).
@@ -237,10 +263,14 @@ impl Runtime {
 
     /// Start a ready worker whose `/mnt/data` (and working directory) is `workdir` on the host.
     pub async fn spawn(&self, workdir: &Path) -> Result<Worker, RuntimeError> {
-        let proc = worker::Proc::spawn(&self.inner, workdir).await?;
+        let ids = sandbox::HostIds::for_new_worker(sys::effective_ids());
+        let proc = worker::Proc::spawn(&self.inner, workdir, ids).await?;
         Ok(Worker {
             rt: Arc::clone(&self.inner),
             workdir: workdir.to_path_buf(),
+            ids,
+            stop: StopHandle::new(&proc),
+            reset_notice: None,
             proc: Some(proc),
         })
     }
@@ -251,6 +281,12 @@ impl Runtime {
 pub struct Worker {
     rt: Arc<RuntimeInner>,
     workdir: PathBuf,
+    /// The host ids its sandbox runs as (kept across restarts: they own the workdir).
+    ids: sandbox::HostIds,
+    /// Ends the current tree from outside (and keeps the worker from restarting).
+    stop: StopHandle,
+    /// Why the interpreter was last restarted, said once in the next run's stderr.
+    reset_notice: Option<&'static str>,
     /// `None` after a failed restart; the next run tries again.
     proc: Option<worker::Proc>,
 }
@@ -276,15 +312,73 @@ impl Worker {
         self.run_request(req, run.timeout, run.max_output).await
     }
 
-    /// Resident memory of the worker's processes in bytes, when known.
+    /// Memory of the worker's processes as the session's cap counts it (proportional
+    /// anonymous and shared memory, plus its /tmp and /dev/shm), in bytes, when known.
     pub fn memory_rss_bytes(&self) -> Option<u64> {
         self.proc.as_ref()?.rss_bytes()
+    }
+
+    /// A handle that ends this worker's whole process tree from outside its lock.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
     }
 
     /// Stop the worker and its processes.
     pub async fn shutdown(mut self) {
         if let Some(proc) = self.proc.take() {
             proc.kill().await;
+        }
+    }
+}
+
+/// Ends a worker's whole process tree at once, even while a run holds the worker: for
+/// delete, stopSession and shutdown. After `stop` the worker never starts another
+/// interpreter; its run in progress answers `Failed`.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    inner: Arc<StopState>,
+}
+
+#[derive(Debug)]
+struct StopState {
+    stopped: std::sync::atomic::AtomicBool,
+    tree: std::sync::Mutex<Option<Arc<worker::Tree>>>,
+}
+
+impl StopHandle {
+    fn new(proc: &worker::Proc) -> StopHandle {
+        StopHandle {
+            inner: Arc::new(StopState {
+                stopped: std::sync::atomic::AtomicBool::new(false),
+                tree: std::sync::Mutex::new(Some(proc.tree())),
+            }),
+        }
+    }
+
+    /// SIGKILL the worker's current process tree and keep it from restarting.
+    pub fn stop(&self) {
+        self.inner
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(tree) = self.tree().as_ref() {
+            tree.kill();
+        }
+    }
+
+    /// True once `stop` was called.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn tree(&self) -> std::sync::MutexGuard<'_, Option<Arc<worker::Tree>>> {
+        self.inner.tree.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Follow the worker's new interpreter (after a restart).
+    fn track(&self, proc: &worker::Proc) {
+        *self.tree() = Some(proc.tree());
+        if self.is_stopped() {
+            proc.tree().kill();
         }
     }
 }

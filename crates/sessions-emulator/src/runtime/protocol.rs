@@ -71,8 +71,8 @@ pub(crate) struct Response {
 
 impl Response {
     /// Parse one line; `None` when it is not a valid response.
-    pub(crate) fn parse(line: &str) -> Option<Response> {
-        serde_json::from_str(line).ok()
+    pub(crate) fn parse(line: &[u8]) -> Option<Response> {
+        serde_json::from_slice(line).ok()
     }
 }
 
@@ -96,9 +96,9 @@ mod tests {
 
     #[test]
     fn responses_parse_with_defaults() {
-        let r = Response::parse(r#"{"status":"exit","exit_code":3}"#).unwrap();
+        let r = Response::parse(br#"{"status":"exit","exit_code":3}"#).unwrap();
         assert_eq!(r.status, KernelStatus::Exit);
         assert_eq!(r.exit_code, 3);
-        assert!(Response::parse("garbage").is_none());
+        assert!(Response::parse(b"garbage").is_none());
     }
 }

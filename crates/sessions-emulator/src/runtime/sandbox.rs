@@ -15,6 +15,52 @@ const SYSTEM_DIRS: &[&str] = &[
 ];
 /// Device nodes bound from the host.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
+/// Kernel settings and interfaces under `/proc` made read-only, as runc does by default.
+const PROC_READ_ONLY: &[&str] = &["sys", "sysrq-trigger", "irq", "bus", "fs"];
+/// Files under `/proc` (and host secrets under `/etc`) hidden behind `/dev/null`.
+const MASKED_FILES: &[&str] = &[
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/timer_list",
+    "/proc/sched_debug",
+    "/proc/latency_stats",
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+];
+/// Directories under `/proc` hidden behind an empty read-only tmpfs.
+const MASKED_DIRS: &[&str] = &["/proc/acpi", "/proc/scsi"];
+
+/// First host uid/gid of the range sandboxes run as when the emulator is root; each worker
+/// gets its own id, so no two sessions (and never host root) share an identity.
+const SANDBOX_ID_BASE: u32 = 0x5e55_0000;
+/// Size of that range.
+const SANDBOX_ID_COUNT: u32 = 0x1_0000;
+
+/// The host uid and gid that a sandbox's root is mapped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HostIds {
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+}
+
+impl HostIds {
+    /// Ids for a new worker: the emulator's own when it is not root, else a fresh id from
+    /// the dedicated range (never host root).
+    pub(crate) fn for_new_worker((uid, gid): (u32, u32)) -> HostIds {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        if uid != 0 {
+            return HostIds { uid, gid };
+        }
+        // Start where this process's pid points, so concurrent emulators rarely overlap.
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let id = SANDBOX_ID_BASE
+            + (std::process::id().wrapping_mul(64).wrapping_add(n)) % SANDBOX_ID_COUNT;
+        HostIds { uid: id, gid: id }
+    }
+}
 
 /// The parts of the sandbox that are the same for every worker.
 #[derive(Debug)]
@@ -29,8 +75,10 @@ pub(crate) struct SandboxTemplate {
     tmp_size: u64,
     network: bool,
     limits: Limits,
-    uid: u32,
-    gid: u32,
+    /// The seccomp program (None: that layer is off).
+    pub(crate) seccomp: Option<Vec<libc::sock_filter>>,
+    /// The Landlock ABI writes are restricted with (0: the kernel has none).
+    pub(crate) landlock_abi: u32,
 }
 
 impl SandboxTemplate {
@@ -76,7 +124,6 @@ impl SandboxTemplate {
                     .any(|(src, _)| m.starts_with(src) && m != src)
             })
             .collect();
-        let (uid, gid) = super::sys::effective_ids();
         SandboxTemplate {
             new_root,
             ro_binds,
@@ -85,8 +132,8 @@ impl SandboxTemplate {
             tmp_size,
             network,
             limits,
-            uid,
-            gid,
+            seccomp: super::seccomp::program(),
+            landlock_abi: super::sys::landlock_abi(),
         }
     }
 
@@ -95,6 +142,7 @@ impl SandboxTemplate {
     pub(crate) fn setup_for(
         &self,
         workdir: &Path,
+        ids: HostIds,
         cgroup_procs: Option<CString>,
     ) -> Result<(NsSetup, Vec<String>), String> {
         let workdir = std::fs::canonicalize(workdir)
@@ -175,6 +223,14 @@ impl SandboxTemplate {
             MountOp::Proc(plan.inside(Path::new("/proc"))?),
             "mount /proc".to_string(),
         );
+        plan.proc_masks()?;
+        for file in MASKED_FILES.iter().map(Path::new) {
+            if file.starts_with("/etc")
+                && std::fs::symlink_metadata(file).is_ok_and(|m| m.is_file())
+            {
+                plan.mask_file(file)?;
+            }
+        }
         plan.dirs(Path::new("/mnt/data"))?;
         let op = MountOp::Bind {
             src: cstr(&workdir)?,
@@ -184,12 +240,16 @@ impl SandboxTemplate {
         plan.push(op, format!("bind {} at /mnt/data", workdir.display()));
         let setup = NsSetup {
             new_root: cstr(&self.new_root)?,
+            src_fds: vec![-1; plan.ops.len()],
             ops: plan.ops,
             network: self.network,
-            uid_map: format!("0 {} 1\n", self.uid).into_bytes(),
-            gid_map: format!("0 {} 1\n", self.gid).into_bytes(),
+            uid_map: format!("0 {} 1\n", ids.uid).into_bytes(),
+            gid_map: format!("0 {} 1\n", ids.gid).into_bytes(),
+            drop_groups: super::sys::effective_ids().0 == 0,
             limits: self.limits,
             cgroup_procs,
+            seccomp: self.seccomp.clone(),
+            landlock_abi: self.landlock_abi,
         };
         Ok((setup, plan.what))
     }
@@ -223,6 +283,51 @@ impl Plan<'_> {
                 self.push(op, format!("mkdir {}", a.display()));
             }
         }
+        Ok(())
+    }
+
+    /// Read-only kernel interfaces and masked files of the fresh `/proc` (those this kernel has).
+    fn proc_masks(&mut self) -> Result<(), String> {
+        for name in PROC_READ_ONLY {
+            let p = Path::new("/proc").join(name);
+            if p.exists() {
+                let op = MountOp::ReadOnly(self.inside(&p)?);
+                self.push(op, format!("make {} read-only", p.display()));
+            }
+        }
+        for file in MASKED_FILES.iter().map(Path::new) {
+            if file.starts_with("/proc") && file.exists() {
+                self.mask_file(file)?;
+            }
+        }
+        for dir in MASKED_DIRS.iter().map(Path::new) {
+            if dir.is_dir() {
+                let dst = self.inside(dir)?;
+                let opts = c"size=4k,mode=0555".to_owned();
+                self.push(
+                    MountOp::Tmpfs {
+                        dst: dst.clone(),
+                        opts,
+                    },
+                    format!("mask {}", dir.display()),
+                );
+                self.push(
+                    MountOp::RemountRo(dst),
+                    format!("mask {} read-only", dir.display()),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Hide a file behind `/dev/null`.
+    fn mask_file(&mut self, file: &Path) -> Result<(), String> {
+        let op = MountOp::Bind {
+            src: c"/dev/null".to_owned(),
+            dst: self.inside(file)?,
+            read_only: true,
+        };
+        self.push(op, format!("mask {}", file.display()));
         Ok(())
     }
 
@@ -283,6 +388,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn session_root_is_never_host_root() {
+        // As a normal user: that user. As root: a dedicated id, a new one per worker.
+        assert_eq!(
+            HostIds::for_new_worker((1000, 1001)),
+            HostIds {
+                uid: 1000,
+                gid: 1001
+            }
+        );
+        let a = HostIds::for_new_worker((0, 0));
+        let b = HostIds::for_new_worker((0, 0));
+        for ids in [a, b] {
+            assert!(
+                ids.uid >= SANDBOX_ID_BASE && ids.gid >= SANDBOX_ID_BASE,
+                "{ids:?}"
+            );
+        }
+        assert_ne!(a, b);
+    }
+
+    #[test]
     fn mountinfo_escapes_are_decoded() {
         assert_eq!(unescape_mount_path("/a\\040b"), b"/a b");
         assert_eq!(unescape_mount_path("/plain"), b"/plain");
@@ -305,7 +431,9 @@ mod tests {
             limits,
             1 << 20,
         );
-        let (_, what) = t.setup_for(&venv, None).unwrap();
+        let (_, what) = t
+            .setup_for(&venv, HostIds::for_new_worker((0, 0)), None)
+            .unwrap();
         let tmpfs = what
             .iter()
             .position(|w| w == "mount tmpfs at /tmp")
@@ -332,7 +460,9 @@ mod tests {
             limits,
             1 << 20,
         );
-        let (setup, what) = t.setup_for(&dir, None).unwrap();
+        let (setup, what) = t
+            .setup_for(&dir, HostIds::for_new_worker((0, 0)), None)
+            .unwrap();
         assert_eq!(setup.ops.len(), what.len());
         assert!(what.iter().any(|w| w.ends_with("at /mnt/data")));
         assert!(what.iter().any(|w| w == "mount /proc"));

@@ -14,7 +14,6 @@ pub(crate) const TIMEOUT_MESSAGE: &str = "Request timed out waiting for code exe
 /// The service's stderr for a run that exhausted memory.
 pub(crate) const OOM_MESSAGE: &str = "Execution aborted";
 
-const SIGKILL_EXIT: i32 = 128 + libc::SIGKILL;
 const SIGXCPU_EXIT: i32 = 128 + libc::SIGXCPU;
 
 impl Worker {
@@ -30,14 +29,22 @@ impl Worker {
             // A previous caller gave up mid-run: the interpreter is still busy with it.
             self.replace().await;
         }
+        if self.stop.is_stopped() {
+            return Err(RuntimeError::Worker("the session was stopped".into()));
+        }
         if self.proc.is_none() {
-            self.proc = Some(Proc::spawn(&self.rt, &self.workdir).await?);
+            let proc = Proc::spawn(&self.rt, &self.workdir, self.ids).await?;
+            self.stop.track(&proc);
+            self.proc = Some(proc);
         }
         let Some(proc) = self.proc.as_mut() else {
             return Err(RuntimeError::Worker("no interpreter".into()));
         };
         let start = Instant::now();
-        let exchange = proc.exchange(&req, timeout).await;
+        let exchange = proc
+            .exchange(&req, timeout, self.rt.config.max_message_bytes)
+            .await;
+        let reset_notice = self.reset_notice.take();
         let aborted = |status, stderr: String| RunOutcome {
             status,
             stdout: String::new(),
@@ -50,34 +57,57 @@ impl Worker {
             image: None,
             duration: start.elapsed(),
         };
-        match exchange {
-            Exchange::Reply(resp) => Ok(outcome(resp, shell, max_output)),
-            Exchange::TimedOut => {
-                self.replace().await;
-                Ok(aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()))
-            }
-            Exchange::Died(code) => {
-                self.replace().await;
-                Ok(match code {
-                    Some(SIGKILL_EXIT) => aborted(
-                        RunStatus::OutOfMemory,
-                        format!(
-                            "{OOM_MESSAGE}\nThe interpreter was killed (memory limit); variables were lost.\n"
-                        ),
+        let (mut out, notice) = match exchange {
+            Exchange::Reply(resp) => (outcome(resp, shell, max_output), None),
+            Exchange::TimedOut => (
+                aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()),
+                Some("timed out"),
+            ),
+            Exchange::Broken(why) => (
+                aborted(
+                    RunStatus::Failed,
+                    format!("{why}; the interpreter was stopped and its variables were lost.\n"),
+                ),
+                Some("broke the protocol"),
+            ),
+            Exchange::Died(_) if self.stop.is_stopped() => (
+                aborted(
+                    RunStatus::Failed,
+                    "The session was stopped while the code ran.\n".to_string(),
+                ),
+                None,
+            ),
+            Exchange::Died(_) if self.proc.as_ref().is_some_and(Proc::over_disk) => (
+                aborted(
+                    RunStatus::Failed,
+                    format!(
+                        "The session wrote past its disk quota of {} bytes in /mnt/data; the interpreter was stopped and variables were lost. Delete files to make room.\n",
+                        self.rt.config.disk_quota_bytes.unwrap_or(0)
                     ),
-                    Some(SIGXCPU_EXIT) => aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()),
-                    other => {
-                        let code = other.map_or_else(|| "unknown".to_string(), |c| c.to_string());
-                        aborted(
-                            RunStatus::Failed,
-                            format!(
-                                "The interpreter exited unexpectedly (exit code {code}); variables were lost.\n"
-                            ),
-                        )
-                    }
-                })
+                ),
+                Some("wrote past the disk quota"),
+            ),
+            Exchange::Died(code) => {
+                let memory = self.proc.as_ref().is_some_and(Proc::over_memory);
+                let why = if memory {
+                    "ran out of memory"
+                } else {
+                    "crashed"
+                };
+                (died(code, memory, aborted), Some(why))
             }
+        };
+        if let Some(why) = notice {
+            self.replace().await;
+            self.reset_notice = Some(why);
         }
+        if let Some(why) = reset_notice {
+            out.stderr = format!(
+                "[local pool] The previous run {why}: the interpreter was restarted and variables from earlier runs were lost.\n{}",
+                out.stderr
+            );
+        }
+        Ok(out)
     }
 
     /// Kill the current interpreter (if any) and start a fresh one for the same workdir.
@@ -86,10 +116,63 @@ impl Worker {
         if let Some(old) = self.proc.take() {
             old.kill().await;
         }
-        match Proc::spawn(&self.rt, &self.workdir).await {
-            Ok(p) => self.proc = Some(p),
+        if self.stop.is_stopped() {
+            return;
+        }
+        match Proc::spawn(&self.rt, &self.workdir, self.ids).await {
+            Ok(p) => {
+                self.stop.track(&p);
+                self.proc = Some(p);
+            }
             Err(e) => tracing::warn!(error = %e, "could not restart a session interpreter"),
         }
+    }
+}
+
+/// The outcome of a run whose interpreter died with `code`; `memory` when the pool's
+/// memory accounting ended it.
+fn died(
+    code: Option<i32>,
+    memory: bool,
+    aborted: impl Fn(RunStatus, String) -> RunOutcome,
+) -> RunOutcome {
+    match code {
+        _ if memory => aborted(
+            RunStatus::OutOfMemory,
+            format!(
+                "{OOM_MESSAGE}\nThe session's processes together exceeded its memory limit; the interpreter was stopped and variables were lost.\n"
+            ),
+        ),
+        Some(SIGXCPU_EXIT) => aborted(RunStatus::TimedOut, TIMEOUT_MESSAGE.to_string()),
+        Some(c) if c > 128 => aborted(
+            RunStatus::Failed,
+            format!(
+                "The interpreter was killed by signal {} ({}); variables were lost.\n",
+                c - 128,
+                signal_name(c - 128)
+            ),
+        ),
+        other => {
+            let code = other.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+            aborted(
+                RunStatus::Failed,
+                format!(
+                    "The interpreter exited unexpectedly (exit code {code}); variables were lost.\n"
+                ),
+            )
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGSYS => "SIGSYS, a system call the sandbox refuses",
+        _ => "a signal",
     }
 }
 
@@ -148,7 +231,7 @@ mod tests {
 
     #[test]
     fn oom_responses_use_the_service_text() {
-        let r = Response::parse(r#"{"status":"oom","stdout":"x"}"#).unwrap();
+        let r = Response::parse(br#"{"status":"oom","stdout":"x"}"#).unwrap();
         let o = outcome(r, false, None);
         assert_eq!(o.status, RunStatus::OutOfMemory);
         assert!(o.stderr.starts_with(OOM_MESSAGE));

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::sandbox::SandboxTemplate;
+use super::sandbox::{HostIds, SandboxTemplate};
 use super::sys::Limits;
 use super::worker::Proc;
 use super::{IsolationMode, IsolationReport, RuntimeConfig, RuntimeError, RuntimeInner};
@@ -76,6 +76,8 @@ pub(crate) async fn build(
         report: IsolationReport {
             namespaces: false,
             detail: String::new(),
+            layers: Vec::new(),
+            warnings: Vec::new(),
         },
         mpl_config_dir: None,
         config,
@@ -128,16 +130,31 @@ fn append_limits(inner: &mut RuntimeInner) {
         None => "process cap not enforced (no writable pids cgroup)".to_string(),
     };
     inner.report.detail = format!(
-        "{}; limits: RLIMIT_AS {mib} MiB per process, {pids}",
+        "{}; limits: {mib} MiB for all of a session's processes with /tmp and /dev/shm, RLIMIT_AS per process, {pids}",
         inner.report.detail
     );
+    inner.report.layers.push(format!(
+        "memory: {mib} MiB for all of a session's processes together, /tmp and /dev/shm included (measured every 250 ms)"
+    ));
+    match &inner.pids {
+        Some(_) => inner.report.layers.push(pids),
+        None => inner.report.warnings.push(pids),
+    }
+    if let Some(q) = inner.config.disk_quota_bytes {
+        inner
+            .report
+            .layers
+            .push(format!("disk: soft quota of {} MiB on /mnt/data", q >> 20));
+    }
 }
 
 fn degrade(inner: &mut RuntimeInner, detail: String) {
     inner.sandbox = None;
     inner.report = IsolationReport {
         namespaces: false,
+        warnings: vec![detail.clone()],
         detail,
+        layers: Vec::new(),
     };
     // Share one matplotlib cache between unsandboxed workers (font cache builds are slow).
     let dir = std::env::temp_dir().join("sessions-emulator-matplotlib");
@@ -162,19 +179,60 @@ async fn probe_namespaces(inner: &mut RuntimeInner, info: &PythonInfo) -> Result
     let probe_dir =
         std::env::temp_dir().join(format!("sessions-emulator-probe-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&probe_dir).map_err(|e| format!("{}: {e}", probe_dir.display()))?;
-    let result = Proc::spawn(inner, &probe_dir).await;
+    let result = Proc::spawn(
+        inner,
+        &probe_dir,
+        HostIds::for_new_worker(super::sys::effective_ids()),
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&probe_dir);
     match result {
         Ok(proc) => {
             proc.kill().await;
             let what = if inner.config.network {
-                "user, mount, pid; network allowed"
+                "user, mount, pid, uts, ipc, cgroup; network allowed"
             } else {
-                "user, mount, net, pid"
+                "user, mount, net, pid, uts, ipc, cgroup"
             };
+            let ids = match super::sys::effective_ids().0 {
+                0 => "session root = a dedicated unprivileged host uid per session".to_string(),
+                uid => format!("session root = host uid {uid}"),
+            };
+            let mut layers = vec![
+                format!("namespaces: {what}"),
+                format!("identity: {ids}, no capabilities, no_new_privs"),
+                "filesystem: read-only root, /proc/sys read-only, /proc/kcore, /proc/keys and /etc/shadow masked".to_string(),
+            ];
+            let mut warnings = Vec::new();
+            let sandbox = inner.sandbox.as_ref();
+            match sandbox.and_then(|t| t.seccomp.as_ref()) {
+                Some(_) => layers.push(format!(
+                    "seccomp: {} system calls refused (keyrings, bpf, perf, mount, namespaces, ptrace, kexec, modules, …)",
+                    super::seccomp::refused_count()
+                )),
+                None => warnings.push("seccomp: no filter for this architecture".to_string()),
+            }
+            match sandbox.map_or(0, |t| t.landlock_abi) {
+                0 => warnings.push(
+                    "landlock: not supported by this kernel; writes are limited by the read-only mounts only"
+                        .to_string(),
+                ),
+                abi => layers.push(format!(
+                    "landlock (ABI {abi}): writes only under /mnt/data, /tmp and /dev/shm"
+                )),
+            }
+            for w in &warnings {
+                let line = format!("sessions-emulator: WARNING: sandbox layer missing: {w}");
+                tracing::warn!("{line}");
+                eprintln!("{line}");
+            }
             inner.report = IsolationReport {
                 namespaces: true,
-                detail: format!("namespaces ({what})"),
+                layers,
+                warnings,
+                detail: format!(
+                    "namespaces ({what}); {ids}; /proc/sys read-only, /proc/kcore and /proc/keys masked"
+                ),
             };
             Ok(())
         }

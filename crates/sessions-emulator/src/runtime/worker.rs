@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -9,6 +11,8 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::cgroup::PidsGroup;
 use super::protocol::{KERNEL_SOURCE, KernelStatus, Request, Response};
+use super::sandbox::HostIds;
+use super::watch::Watch;
 use super::{RuntimeError, RuntimeInner, sys};
 
 /// How long an interpreter may take to start (generous: loaded CI machines).
@@ -22,13 +26,14 @@ pub(crate) struct Proc {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    /// Host pid of our direct child (the relay in sandbox mode, the interpreter otherwise).
-    pid: i32,
-    sandboxed: bool,
+    /// The process tree (shared with the stop handle and the memory watch).
+    tree: Arc<Tree>,
     /// A request was sent whose response was not read (the caller's future was dropped).
     busy: bool,
-    /// The kernel closed its end of the protocol (it is exiting).
-    eof: bool,
+    /// Set by the watch when the session's processes together passed the memory cap.
+    memory_exceeded: Arc<AtomicBool>,
+    /// Set by the watch when the session wrote past its disk quota.
+    disk_exceeded: Arc<AtomicBool>,
     /// The worker's pids cgroup; removed when the process is gone (dropped last).
     pids: Option<PidsGroup>,
 }
@@ -41,11 +46,17 @@ pub(crate) enum Exchange {
     TimedOut,
     /// The process died; its exit code (128+signal for signals) when known.
     Died(Option<i32>),
+    /// The process broke the protocol (an oversized or malformed message): it must go.
+    Broken(String),
 }
 
 impl Proc {
     /// Start an interpreter for `workdir` and wait for its ready handshake.
-    pub(crate) async fn spawn(rt: &RuntimeInner, workdir: &Path) -> Result<Proc, RuntimeError> {
+    pub(crate) async fn spawn(
+        rt: &RuntimeInner,
+        workdir: &Path,
+        ids: HostIds,
+    ) -> Result<Proc, RuntimeError> {
         let mut cmd = Command::new(&rt.python_exe);
         cmd.arg("-c")
             .arg(KERNEL_SOURCE)
@@ -63,8 +74,9 @@ impl Proc {
         let procs_file = pids.as_ref().and_then(PidsGroup::procs_file);
         let sandboxed = match &rt.sandbox {
             Some(template) => {
+                give_workdir_to(workdir, ids)?;
                 let (setup, what) = template
-                    .setup_for(workdir, procs_file)
+                    .setup_for(workdir, ids, procs_file)
                     .map_err(RuntimeError::Spawn)?;
                 steps = what;
                 cmd.env_clear().current_dir("/");
@@ -91,25 +103,43 @@ impl Proc {
                 false
             }
         };
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| RuntimeError::Spawn(sys::describe_spawn_error(&e, &steps)))?;
+        // `spawn` returns only once the interpreter has exec'd, after the whole sandbox set-up
+        // in the child: keep that fork-and-wait off the async worker threads.
+        let spawned = tokio::task::spawn_blocking(move || cmd.spawn())
+            .await
+            .map_err(|e| RuntimeError::Spawn(format!("the spawning thread failed: {e}")))?;
+        let mut child =
+            spawned.map_err(|e| RuntimeError::Spawn(sys::describe_spawn_error(&e, &steps)))?;
         let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(RuntimeError::Spawn("interpreter pipes missing".into()));
+        };
+        let tree = Arc::new(Tree {
+            pid,
+            pidfd: sys::pidfd_open(pid),
+            sandboxed,
+        });
+        let watch = Watch {
+            memory_limit: rt.config.memory_limit_bytes,
+            workdir: workdir.to_path_buf(),
+            disk_quota: rt.config.disk_quota_bytes,
+            memory_exceeded: Arc::new(AtomicBool::new(false)),
+            disk_exceeded: Arc::new(AtomicBool::new(false)),
         };
         let mut proc = Proc {
             child,
             stdin,
             stdout: BufReader::new(stdout),
-            pid,
-            sandboxed,
+            tree: Arc::clone(&tree),
             busy: false,
-            eof: false,
+            memory_exceeded: Arc::clone(&watch.memory_exceeded),
+            disk_exceeded: Arc::clone(&watch.disk_exceeded),
             pids,
         };
-        match tokio::time::timeout(SPAWN_TIMEOUT, proc.read_response()).await {
-            Ok(Some(r)) if r.status == KernelStatus::Ready => Ok(proc),
+        super::watch::spawn(Arc::downgrade(&tree), watch);
+        let max = rt.config.max_message_bytes;
+        match tokio::time::timeout(SPAWN_TIMEOUT, proc.read_response(max)).await {
+            Ok(Ok(r)) if r.status == KernelStatus::Ready => Ok(proc),
             other => {
                 let why = match other {
                     Err(_) => "timed out waiting for the interpreter to start".to_string(),
@@ -121,15 +151,46 @@ impl Proc {
         }
     }
 
-    async fn read_response(&mut self) -> Option<Response> {
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line).await {
-            Ok(n) if n > 0 => Response::parse(&line),
-            _ => {
-                self.eof = true;
-                None
+    /// Read one response line of at most `max` bytes.
+    async fn read_response(&mut self, max: usize) -> Result<Response, ReadError> {
+        let mut line = Vec::new();
+        loop {
+            let chunk = match self.stdout.fill_buf().await {
+                Ok([]) | Err(_) => return Err(ReadError::Eof),
+                Ok(chunk) => chunk,
+            };
+            let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            if line.len() + take > max {
+                return Err(ReadError::Broken(format!(
+                    "the interpreter sent a protocol message larger than the limit of {max} bytes"
+                )));
+            }
+            line.extend_from_slice(&chunk[..take]);
+            self.stdout.consume(take);
+            if done {
+                return Response::parse(&line).ok_or_else(|| {
+                    ReadError::Broken("the interpreter sent a malformed protocol message".into())
+                });
             }
         }
+    }
+
+    /// True when the watch ended this interpreter for memory.
+    pub(crate) fn over_memory(&self) -> bool {
+        self.memory_exceeded.load(Ordering::Relaxed)
+    }
+
+    /// True when the watch ended this interpreter for writing past the disk quota.
+    pub(crate) fn over_disk(&self) -> bool {
+        self.disk_exceeded.load(Ordering::Relaxed)
+    }
+
+    /// The process tree, for a stop handle.
+    pub(crate) fn tree(&self) -> Arc<Tree> {
+        Arc::clone(&self.tree)
     }
 
     /// True when a previous exchange was abandoned mid-way (the protocol is out of step).
@@ -138,22 +199,28 @@ impl Proc {
     }
 
     /// Send one request and wait up to `timeout` for its response.
-    pub(crate) async fn exchange(&mut self, req: &Request<'_>, timeout: Duration) -> Exchange {
+    pub(crate) async fn exchange(
+        &mut self,
+        req: &Request<'_>,
+        timeout: Duration,
+        max_message: usize,
+    ) -> Exchange {
         self.busy = true;
         let line = req.to_line();
         let io = async {
-            self.stdin.write_all(&line).await.ok()?;
-            self.stdin.flush().await.ok()?;
-            self.read_response().await
+            if self.stdin.write_all(&line).await.is_err() || self.stdin.flush().await.is_err() {
+                return Err(ReadError::Eof);
+            }
+            self.read_response(max_message).await
         };
         match tokio::time::timeout(timeout, io).await {
-            Ok(Some(resp)) => {
+            Ok(Ok(resp)) => {
                 self.busy = false;
                 Exchange::Reply(resp)
             }
             Err(_) => Exchange::TimedOut,
-            Ok(None) if !self.eof => Exchange::Died(None), // garbage: the caller replaces us
-            Ok(None) => {
+            Ok(Err(ReadError::Broken(why))) => Exchange::Broken(why),
+            Ok(Err(ReadError::Eof)) => {
                 // EOF: the process is exiting; collect its status.
                 let code = match tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
                     Ok(Ok(status)) => exit_code(status),
@@ -166,15 +233,7 @@ impl Proc {
 
     /// SIGKILL the whole tree (without reaping it).
     fn signal_tree(&self) {
-        if self.sandboxed {
-            // SIGKILL the namespace init: the kernel then kills everything in the pid
-            // namespace, and our relay child exits on its own.
-            for pid in child_pids(self.pid) {
-                sys::signal(pid, libc::SIGKILL);
-            }
-        } else {
-            sys::kill_group(self.pid);
-        }
+        self.tree.kill();
     }
 
     /// Kill the whole process tree and reap our child; returns its exit code when known.
@@ -209,22 +268,64 @@ impl Proc {
         }
     }
 
-    /// Resident memory of the process tree, in bytes.
+    /// Memory of the process tree as the watch counts it, in bytes.
     pub(crate) fn rss_bytes(&self) -> Option<u64> {
-        let mut total = None;
-        let mut stack = vec![self.pid];
-        let mut seen = 0;
-        while let Some(pid) = stack.pop() {
-            seen += 1;
-            if seen > 4096 {
-                break;
-            }
-            if let Some(kb) = vm_rss_kb(pid) {
-                *total.get_or_insert(0) += kb * 1024;
-            }
-            stack.extend(child_pids(pid));
+        self.tree
+            .alive()
+            .then(|| super::watch::memory_of(&self.tree))
+    }
+}
+
+/// One interpreter's process tree, signalled through a pidfd of our direct child so that
+/// a stop never reaches a process that reused its pid.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    /// Host pid of our direct child (the relay in sandbox mode, the interpreter otherwise).
+    pid: i32,
+    pidfd: Option<std::os::fd::OwnedFd>,
+    pub(crate) sandboxed: bool,
+}
+
+impl Tree {
+    /// True while our direct child has not been reaped.
+    pub(crate) fn alive(&self) -> bool {
+        self.pidfd
+            .as_ref()
+            .is_some_and(|fd| sys::pidfd_signal(fd, 0))
+    }
+
+    /// SIGKILL everything: in a sandbox the namespace init (the kernel then kills the whole
+    /// pid namespace and our relay reaps the init and exits), or the relay itself before
+    /// it forked one (the init has a parent-death signal); otherwise the group.
+    pub(crate) fn kill(&self) {
+        if !self.alive() {
+            return;
         }
-        total
+        if self.sandboxed {
+            let inits = child_pids(self.pid);
+            for pid in &inits {
+                sys::signal(*pid, libc::SIGKILL);
+            }
+            if inits.is_empty()
+                && let Some(fd) = &self.pidfd
+            {
+                sys::pidfd_signal(fd, libc::SIGKILL);
+            }
+        } else {
+            sys::kill_group(self.pid);
+        }
+    }
+
+    /// Pids of the tree, our child first (bounded).
+    pub(crate) fn pids(&self) -> Vec<i32> {
+        let mut out = vec![self.pid];
+        let mut i = 0;
+        while i < out.len() && out.len() < 4096 {
+            let children = child_pids(out[i]);
+            out.extend(children);
+            i += 1;
+        }
+        out
     }
 }
 
@@ -236,6 +337,27 @@ impl Drop for Proc {
             self.signal_tree();
         }
     }
+}
+
+/// The sandbox's root owns its `/mnt/data`, and no other sandbox may enter it.
+fn give_workdir_to(workdir: &Path, ids: HostIds) -> Result<(), RuntimeError> {
+    use std::os::unix::fs::PermissionsExt;
+    let failed =
+        |e: std::io::Error| RuntimeError::Spawn(format!("workdir {}: {e}", workdir.display()));
+    if sys::effective_ids().0 == 0 {
+        std::os::unix::fs::chown(workdir, Some(ids.uid), Some(ids.gid)).map_err(failed)?;
+        std::fs::set_permissions(workdir, std::fs::Permissions::from_mode(0o700))
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Why no response could be read.
+enum ReadError {
+    /// The pipe closed (the process is exiting).
+    Eof,
+    /// The message was oversized or malformed.
+    Broken(String),
 }
 
 fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
@@ -258,12 +380,6 @@ fn child_pids(pid: i32) -> Vec<i32> {
         }
     }
     out
-}
-
-fn vm_rss_kb(pid: i32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Environment of the interpreter (the sandbox gets exactly this; degraded mode adds it).
@@ -295,6 +411,10 @@ fn worker_env(rt: &RuntimeInner, home: &str) -> Vec<(&'static str, String)> {
     if let Some(seconds) = rt.config.cpu_seconds_per_execution {
         env.push(("SESSIONS_KERNEL_CPU_SECONDS", seconds.max(1).to_string()));
     }
+    env.push((
+        "SESSIONS_KERNEL_TEXT_CAP",
+        rt.config.max_output_chars.max(1).to_string(),
+    ));
     if rt.config.pool_type == super::PoolType::Shell {
         env.push(("SESSIONS_KERNEL_MODE", "shell".to_string()));
     }

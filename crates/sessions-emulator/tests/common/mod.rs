@@ -214,3 +214,41 @@ pub fn find_file(root: &std::path::Path, name: &str) -> Option<PathBuf> {
     }
     None
 }
+
+/// A runtime that must use namespaces, with the test python and `config`'s other settings.
+pub async fn sandboxed_runtime(
+    config: sessions_emulator::runtime::RuntimeConfig,
+) -> sessions_emulator::runtime::Runtime {
+    sessions_emulator::runtime::Runtime::new(sessions_emulator::runtime::RuntimeConfig {
+        python: python(),
+        isolation: sessions_emulator::runtime::IsolationMode::Namespaces,
+        ..config
+    })
+    .await
+    .expect("namespaces")
+}
+
+/// Run Python code on a worker (60 s limit, no output cap).
+pub async fn run_code(
+    w: &mut sessions_emulator::runtime::Worker,
+    code: &str,
+) -> sessions_emulator::runtime::RunOutcome {
+    let run = sessions_emulator::runtime::PythonRun {
+        code: code.into(),
+        timeout: std::time::Duration::from_secs(60),
+        max_output: None,
+        jupyter_format: false,
+    };
+    w.run_python(run).await.expect("run")
+}
+
+/// The result of code that must succeed.
+pub async fn value_of(w: &mut sessions_emulator::runtime::Worker, code: &str) -> serde_json::Value {
+    let out = run_code(w, code).await;
+    assert_eq!(
+        out.status,
+        sessions_emulator::runtime::RunStatus::Succeeded,
+        "{code}: {out:?}"
+    );
+    out.result
+}

@@ -1,4 +1,5 @@
-//! Every unsafe call of the runtime lives here: the code that runs in the forked child
+//! Every unsafe call of the runtime lives here (with its submodules `idmap`, `mounts`,
+//! `confine`, `signal`): the code that runs in the forked child
 //! before `exec` (namespaces, mounts, rlimits, capabilities) and a few signal helpers.
 //!
 //! Code in `pre_exec` runs after `fork` in a multi-threaded parent, so it must only make
@@ -37,6 +38,8 @@ pub(crate) enum MountOp {
     },
     /// Remount an existing (sub)mount read-only.
     RemountRo(CString),
+    /// Bind a path of the new root onto itself read-only.
+    ReadOnly(CString),
     /// A fresh procfs for the new pid namespace.
     Proc(CString),
 }
@@ -50,12 +53,23 @@ pub(crate) struct NsSetup {
     pub(crate) ops: Vec<MountOp>,
     /// Keep the host network namespace.
     pub(crate) network: bool,
-    /// Contents for /proc/self/uid_map and gid_map.
+    /// Contents for the sandbox's uid_map and gid_map (`0 <host id> 1`): its root is an
+    /// unprivileged host uid, never host root.
     pub(crate) uid_map: Vec<u8>,
     pub(crate) gid_map: Vec<u8>,
+    /// Drop the supplementary groups first (the emulator runs as root: group 0 must not
+    /// follow the session into its namespace).
+    pub(crate) drop_groups: bool,
     pub(crate) limits: Limits,
     /// A `cgroup.procs` file to join first (the pids cap), when available.
     pub(crate) cgroup_procs: Option<CString>,
+    /// The seccomp program installed just before exec, when the layer is on.
+    pub(crate) seccomp: Option<Vec<libc::sock_filter>>,
+    /// The Landlock ABI to restrict writes with (0: the kernel has none).
+    pub(crate) landlock_abi: u32,
+    /// One slot per op: an `O_PATH` descriptor of a bind's host source, opened while we
+    /// still have the emulator's file-system uid (filled in the child; -1 when unused).
+    pub(crate) src_fds: Vec<libc::c_int>,
 }
 
 // Failing steps are reported through the exec-error pipe as `step * 1000 + errno`.
@@ -72,6 +86,10 @@ const STEP_CHDIR: i32 = 10;
 const STEP_RLIMIT: i32 = 11;
 const STEP_CAPS: i32 = 12;
 const STEP_CGROUP: i32 = 13;
+const STEP_SETID: i32 = 14;
+const STEP_HOSTNAME: i32 = 15;
+const STEP_LANDLOCK: i32 = 16;
+const STEP_SECCOMP: i32 = 17;
 /// Mount operation `i` fails as step `STEP_OPS + i`.
 const STEP_OPS: i32 = 100;
 
@@ -82,7 +100,7 @@ pub(crate) fn describe_spawn_error(err: &io::Error, ops: &[String]) -> String {
     };
     let (step, errno) = (code / 1000, code % 1000);
     let what = match step {
-        STEP_UNSHARE => "unshare(user, mount, pid, net)".to_string(),
+        STEP_UNSHARE => "unshare(user, mount, pid, net, uts, ipc, cgroup)".to_string(),
         STEP_SETGROUPS => "write /proc/self/setgroups".to_string(),
         STEP_UID_MAP => "write /proc/self/uid_map".to_string(),
         STEP_GID_MAP => "write /proc/self/gid_map".to_string(),
@@ -95,6 +113,10 @@ pub(crate) fn describe_spawn_error(err: &io::Error, ops: &[String]) -> String {
         STEP_RLIMIT => "setrlimit".to_string(),
         STEP_CAPS => "drop capabilities".to_string(),
         STEP_CGROUP => "join the pids cgroup".to_string(),
+        STEP_SETID => "become root of the user namespace (setresuid/setgroups)".to_string(),
+        STEP_HOSTNAME => "set the sandbox hostname".to_string(),
+        STEP_LANDLOCK => "restrict writes with Landlock".to_string(),
+        STEP_SECCOMP => "install the seccomp filter".to_string(),
         s if s >= STEP_OPS => ops
             .get((s - STEP_OPS) as usize)
             .cloned()
@@ -117,7 +139,8 @@ fn errno() -> i32 {
     io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
-/// Run the worker in fresh user, mount, pid (and net) namespaces with a pivoted root.
+/// Run the worker in fresh user, mount, pid, uts, ipc, cgroup (and net) namespaces with a
+/// pivoted root, its root mapped to `setup.uid_map`'s unprivileged host uid.
 ///
 /// Process layout: the spawned child (host side) only relays the exit status of the
 /// namespace init; the init (pid 1) reaps orphans; its child execs the interpreter.
@@ -125,7 +148,8 @@ pub(crate) fn install_namespaces(cmd: &mut tokio::process::Command, setup: NsSet
     // SAFETY: the closure runs in the forked child before exec and only performs raw
     // system calls on `setup`, which was fully built before the fork.
     unsafe {
-        cmd.pre_exec(move || enter_sandbox(&setup));
+        let mut setup = setup;
+        cmd.pre_exec(move || enter_sandbox(&mut setup));
     }
 }
 
@@ -147,33 +171,86 @@ pub(crate) fn install_limits(
 /// Move this process into a cgroup by writing its pid (formatted without allocating).
 fn join_cgroup(procs: Option<&CStr>) -> io::Result<()> {
     let Some(procs) = procs else { return Ok(()) };
-    // SAFETY: getpid cannot fail.
-    let mut pid = unsafe { libc::getpid() } as u32;
     let mut buf = [0u8; 12];
+    // SAFETY: getpid cannot fail.
+    let pid = decimal(&mut buf, unsafe { libc::getpid() } as u32);
+    write_file(procs, pid, STEP_CGROUP)
+}
+
+/// The concatenation of `parts` as a C string in `buf` (cut to fit), without allocating.
+fn join_cstr<'a>(buf: &'a mut [u8; 64], parts: &[&[u8]]) -> &'a CStr {
+    let mut len = 0;
+    for part in parts {
+        let end = (len + part.len()).min(buf.len() - 1);
+        buf[len..end].copy_from_slice(&part[..end - len]);
+        len = end;
+    }
+    buf[len] = 0;
+    CStr::from_bytes_until_nul(&buf[..=len]).unwrap_or(c"")
+}
+
+/// `n` in decimal, formatted into `buf` without allocating.
+fn decimal(buf: &mut [u8; 12], mut n: u32) -> &[u8] {
     let mut start = buf.len();
     loop {
         start -= 1;
-        buf[start] = b'0' + (pid % 10) as u8;
-        pid /= 10;
-        if pid == 0 || start == 0 {
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || start == 0 {
             break;
         }
     }
-    write_file(procs, &buf[start..], STEP_CGROUP)
+    &buf[start..]
 }
 
-fn enter_sandbox(s: &NsSetup) -> io::Result<()> {
+fn enter_sandbox(s: &mut NsSetup) -> io::Result<()> {
     // Join the pids cgroup before forking anything, so every descendant is counted.
     join_cgroup(s.cgroup_procs.as_deref())?;
-    let mut flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    if s.drop_groups {
+        // SAFETY: setgroups with an empty list.
+        check(unsafe { libc::setgroups(0, ptr::null()) }, STEP_SETID)?;
+    }
+    // Only a process left in the host's user namespace may map the sandbox's root to an
+    // arbitrary host uid: fork a helper that stays outside and writes our maps.
+    let mapper = MapperPipe::new()?;
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    // SAFETY: fork in a single-threaded child; the helper only makes raw calls and _exits.
+    let helper = unsafe { libc::fork() };
+    if helper < 0 {
+        return Err(fail(STEP_FORK));
+    }
+    if helper == 0 {
+        mapper.run_helper(me, s);
+    }
+    let mut flags = libc::CLONE_NEWUSER
+        | libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWCGROUP;
     if !s.network {
         flags |= libc::CLONE_NEWNET;
     }
     // SAFETY: plain system call; the child is single-threaded as unshare(NEWUSER) requires.
-    check(unsafe { libc::unshare(flags) }, STEP_UNSHARE)?;
-    write_file(c"/proc/self/setgroups", b"deny", STEP_SETGROUPS)?;
-    write_file(c"/proc/self/uid_map", &s.uid_map, STEP_UID_MAP)?;
-    write_file(c"/proc/self/gid_map", &s.gid_map, STEP_GID_MAP)?;
+    let mut ret = unsafe { libc::unshare(flags) };
+    if ret != 0 && errno() == libc::EINVAL {
+        // Kernels without cgroup namespaces.
+        // SAFETY: as above.
+        ret = unsafe { libc::unshare(flags & !libc::CLONE_NEWCGROUP) };
+    }
+    if ret != 0 {
+        let err = fail(STEP_UNSHARE);
+        mapper.abandon(helper);
+        return Err(err);
+    }
+    mapper.wait_mapped(helper)?;
+    let name = b"session";
+    // SAFETY: sethostname with a valid buffer; the UTS namespace is our own.
+    check(
+        unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) },
+        STEP_HOSTNAME,
+    )?;
     if !s.network {
         loopback_up()?;
     }
@@ -187,6 +264,18 @@ fn enter_sandbox(s: &NsSetup) -> io::Result<()> {
         relay_exit(init);
     }
     set_parent_death_signal();
+    // Open bind sources while our file-system uid is still the emulator's: host directories
+    // only it may enter (a 0700 checkout, a temporary directory) can then be bound.
+    open_sources(s)?;
+    // From here on we are the namespace's root, which is the sandbox's host uid (files we
+    // create must belong to a uid mapped in the namespace).
+    // SAFETY: setresgid/setresuid to ids mapped in our own user namespace.
+    unsafe {
+        check(libc::setresgid(0, 0, 0), STEP_SETID)?;
+        check(libc::setresuid(0, 0, 0), STEP_SETID)?;
+    }
+    // A change of credentials clears the parent-death signal.
+    set_parent_death_signal();
     build_root(s)?;
     // SAFETY: as above; pid 1 stays behind as a reaper.
     let interp = unsafe { libc::fork() };
@@ -198,7 +287,14 @@ fn enter_sandbox(s: &NsSetup) -> io::Result<()> {
     }
     set_parent_death_signal();
     apply_limits(&s.limits)?;
-    drop_capabilities()
+    drop_capabilities()?;
+    if s.landlock_abi > 0 {
+        restrict_writes(s.landlock_abi)?;
+    }
+    match &s.seccomp {
+        Some(program) => install_seccomp(program),
+        None => Ok(()),
+    }
 }
 
 fn set_parent_death_signal() {
@@ -298,230 +394,13 @@ fn reap_until(interp: libc::pid_t) -> ! {
     }
 }
 
-fn mount(
-    src: Option<&CStr>,
-    dst: &CStr,
-    fstype: Option<&CStr>,
-    flags: libc::c_ulong,
-    data: Option<&CStr>,
-) -> libc::c_int {
-    let p = |s: Option<&CStr>| s.map_or(ptr::null(), CStr::as_ptr);
-    // SAFETY: all pointers are NUL-terminated strings or null, as mount(2) accepts.
-    unsafe { libc::mount(p(src), dst.as_ptr(), p(fstype), flags, p(data).cast()) }
-}
+mod confine;
+mod idmap;
+mod mounts;
+mod signal;
 
-/// Remount `dst` read-only, keeping the flags the kernel locks for user namespaces.
-fn remount_ro(dst: &CStr) -> libc::c_int {
-    // SAFETY: statvfs fills a plain struct.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(dst.as_ptr(), &mut st) } != 0 {
-        return -1;
-    }
-    let keep = [
-        (libc::ST_NOSUID, libc::MS_NOSUID),
-        (libc::ST_NODEV, libc::MS_NODEV),
-        (libc::ST_NOEXEC, libc::MS_NOEXEC),
-        (libc::ST_NOATIME, libc::MS_NOATIME),
-        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (libc::ST_RELATIME, libc::MS_RELATIME),
-    ];
-    let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
-    for (st_flag, ms_flag) in keep {
-        if st.f_flag & st_flag != 0 {
-            flags |= ms_flag;
-        }
-    }
-    mount(None, dst, None, flags, None)
-}
-
-fn apply_op(op: &MountOp) -> libc::c_int {
-    // SAFETY (for the raw calls below): NUL-terminated paths prepared before the fork.
-    match op {
-        MountOp::Dir(p) => {
-            let r = unsafe { libc::mkdir(p.as_ptr(), 0o755) };
-            if r != 0 && errno() == libc::EEXIST {
-                0
-            } else {
-                r
-            }
-        }
-        MountOp::File(p) => {
-            let fd = unsafe {
-                libc::open(
-                    p.as_ptr(),
-                    libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
-                    0o644,
-                )
-            };
-            if fd < 0 {
-                return -1;
-            }
-            unsafe { libc::close(fd) }
-        }
-        MountOp::Symlink { target, link } => {
-            let r = unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) };
-            if r != 0 && errno() == libc::EEXIST {
-                0
-            } else {
-                r
-            }
-        }
-        MountOp::Tmpfs { dst, opts } => mount(
-            Some(c"tmpfs"),
-            dst,
-            Some(c"tmpfs"),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            Some(opts),
-        ),
-        MountOp::Bind {
-            src,
-            dst,
-            read_only,
-        } => {
-            let r = mount(Some(src), dst, None, libc::MS_BIND | libc::MS_REC, None);
-            if r != 0 || !read_only {
-                r
-            } else {
-                remount_ro(dst)
-            }
-        }
-        MountOp::RemountRo(dst) => remount_ro(dst),
-        MountOp::Proc(dst) => mount(
-            Some(c"proc"),
-            dst,
-            Some(c"proc"),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            None,
-        ),
-    }
-}
-
-fn build_root(s: &NsSetup) -> io::Result<()> {
-    // Nothing we mount may propagate back to the host.
-    check(
-        mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None),
-        STEP_PRIVATE,
-    )?;
-    check(
-        mount(
-            Some(c"tmpfs"),
-            &s.new_root,
-            Some(c"tmpfs"),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            Some(c"mode=0755,size=16m"),
-        ),
-        STEP_ROOT_TMPFS,
-    )?;
-    for (i, op) in s.ops.iter().enumerate() {
-        check(apply_op(op), STEP_OPS + i as i32)?;
-    }
-    // SAFETY: chdir/pivot_root/umount2 with valid paths. pivot_root(".", ".") stacks the old
-    // root on top of the new one; detaching it leaves only the new root visible.
-    unsafe {
-        check(libc::chdir(s.new_root.as_ptr()), STEP_PIVOT)?;
-        check(
-            libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) as libc::c_int,
-            STEP_PIVOT,
-        )?;
-        check(libc::umount2(c".".as_ptr(), libc::MNT_DETACH), STEP_PIVOT)?;
-        check(libc::chdir(c"/".as_ptr()), STEP_PIVOT)?;
-    }
-    let ro_root =
-        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV;
-    check(mount(None, c"/", None, ro_root, None), STEP_PIVOT)?;
-    // SAFETY: chdir with a constant path.
-    check(unsafe { libc::chdir(c"/mnt/data".as_ptr()) }, STEP_CHDIR)
-}
-
-fn apply_limits(limits: &Limits) -> io::Result<()> {
-    let set = |resource, value: u64| {
-        let lim = libc::rlimit {
-            rlim_cur: value,
-            rlim_max: value,
-        };
-        // SAFETY: setrlimit with a valid struct pointer.
-        check(unsafe { libc::setrlimit(resource, &lim) }, STEP_RLIMIT)
-    };
-    set(libc::RLIMIT_AS, limits.address_space)?;
-    set(libc::RLIMIT_NPROC, limits.processes)?;
-    set(libc::RLIMIT_CORE, 0)
-}
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-
-#[repr(C)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-/// The interpreter runs as uid 0 of its user namespace (mapped to the emulator's uid):
-/// drop every capability so it cannot remount, unmount or otherwise undo the sandbox.
-fn drop_capabilities() -> io::Result<()> {
-    // SAFETY: prctl/capset with integer arguments and valid struct pointers.
-    unsafe {
-        for cap in 0..64 {
-            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno() != libc::EINVAL {
-                return Err(fail(STEP_CAPS));
-            }
-        }
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0,
-        );
-        let header = CapHeader {
-            version: 0x2008_0522,
-            pid: 0,
-        };
-        let data = [
-            CapData {
-                effective: 0,
-                permitted: 0,
-                inheritable: 0,
-            },
-            CapData {
-                effective: 0,
-                permitted: 0,
-                inheritable: 0,
-            },
-        ];
-        check(
-            libc::syscall(libc::SYS_capset, &header, data.as_ptr()) as libc::c_int,
-            STEP_CAPS,
-        )?;
-        check(
-            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
-            STEP_CAPS,
-        )
-    }
-}
-
-/// The effective uid and gid of the emulator.
-pub(crate) fn effective_ids() -> (u32, u32) {
-    // SAFETY: geteuid/getegid cannot fail.
-    unsafe { (libc::geteuid(), libc::getegid()) }
-}
-
-/// Send `signal` to a process; false when it does not exist.
-pub(crate) fn signal(pid: i32, signal: libc::c_int) -> bool {
-    // SAFETY: kill(2) with a positive pid only targets that process.
-    pid > 0 && unsafe { libc::kill(pid, signal) } == 0
-}
-
-/// SIGKILL a whole process group (degraded mode: the interpreter leads its own group).
-pub(crate) fn kill_group(pgid: i32) {
-    if pgid > 0 {
-        // SAFETY: a negative pid targets exactly that process group.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
-}
+pub(crate) use confine::landlock_abi;
+use confine::{apply_limits, drop_capabilities, install_seccomp, restrict_writes};
+use idmap::MapperPipe;
+use mounts::{build_root, open_sources};
+pub(crate) use signal::{effective_ids, kill_group, pidfd_open, pidfd_signal, signal};
