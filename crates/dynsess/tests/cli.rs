@@ -649,3 +649,21 @@ async fn the_legacy_api_family_works_through_the_same_commands() {
     );
     pool.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_a_public_host_before_saying_it_serves() {
+    // Bound in time: a refused serve exits at once; a wrongly accepted one is killed when the
+    // timed-out wait drops its child (`kill_on_drop`).
+    let mut cmd = dynsess(&["serve", "--host", "0.0.0.0", "--port", "0"]);
+    cmd.env("SESSIONS_EMULATOR_PYTHON", python());
+    let child = cmd.spawn().expect("spawn dynsess serve");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("dynsess serve --host 0.0.0.0 kept running")
+        .expect("dynsess serve output");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("serving"), "{err}");
+    assert!(err.contains("allow-non-loopback"), "{err}");
+    assert!(out.stdout.is_empty());
+}

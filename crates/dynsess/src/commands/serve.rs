@@ -7,6 +7,9 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// Serve until Ctrl-C or SIGTERM; the endpoint URL is the first line on stdout.
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    // A public --host without --allow-non-loopback is refused before anything says it serves.
+    args.check()
+        .map_err(|e| Error::new(ErrorCode::InvalidInput, e.to_string()))?;
     eprintln!(
         "dynsess: serving a local {} session pool; stop it with Ctrl-C",
         match args.pool_type {
