@@ -225,8 +225,18 @@ async fn output_limit_and_jupyter_format_on_2025_10_02() {
         run.stderr.chars().count() <= 10 && run.stderr.starts_with("yyyyyyyyy"),
         "{run:?}"
     );
-    // Without the limit, nothing is cut.
+    // Without a limit in the request, the definitions' default of 4096 characters applies.
     let run = session.execute("print('x' * 5000)").await.unwrap();
+    let chars = run.stdout.chars().count();
+    assert!(
+        chars <= 4096 && run.stdout.starts_with("xxxxxxxx"),
+        "{chars} characters"
+    );
+    // A larger limit keeps it all.
+    let run = session
+        .execute_with(ExecuteRequest::new("print('x' * 5000)").output_streams_max_length(10_000))
+        .await
+        .unwrap();
     assert_eq!(run.stdout.len(), 5001);
 
     let jupyter = |code: &str| ExecuteRequest::new(code).jupyter_format(true);
@@ -747,15 +757,18 @@ async fn identifiers_inputs_and_edge_cases() {
             "{version}"
         );
 
-        // Large and non-ASCII output.
-        let run = session
-            .execute("print('é' * 200000)\nprint('漢字')")
-            .await
-            .unwrap();
-        assert_eq!(
-            run.stdout,
-            format!("{}\n漢字\n", "é".repeat(200_000)),
-            "{version}"
+        // Large and non-ASCII output (at 2025-10-02-preview past the default cap of 4096
+        // characters, so the request raises it).
+        let mut large = ExecuteRequest::new("print('é' * 200000)\nprint('漢字')");
+        if version == ApiVersion::V2025_10_02Preview {
+            large = large.output_streams_max_length(300_000);
+        }
+        let run = session.execute_with(large).await.unwrap();
+        assert!(
+            run.stdout == format!("{}\n漢字\n", "é".repeat(200_000)),
+            "{version}: {} characters, ending {:?}",
+            run.stdout.chars().count(),
+            run.stdout.chars().rev().take(8).collect::<String>()
         );
 
         // Base64-encoded code.
