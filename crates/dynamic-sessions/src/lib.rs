@@ -90,7 +90,9 @@
 //! matplotlib figure open**: then the result is that figure, an [`Image`] (PNG, base64 in
 //! `base64_data`), and the expression's value is not returned. Close the figure
 //! (`plt.close(fig)`) to get the value back, or save it to a file (`fig.savefig(...)`) and
-//! download that. The same holds on Azure's pools and the local one.
+//! download that. The same holds on Azure's pools and the local one. When several figures are
+//! open the local pool returns them all: [`Execution::images`] holds every one, in order, and
+//! the result is the last.
 //!
 //! ```
 //! # #[tokio::main]

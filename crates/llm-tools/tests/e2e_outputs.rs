@@ -171,3 +171,26 @@ async fn a_timeout_keeps_what_was_received_and_says_the_state_was_reset() {
     tool.close().await.unwrap();
     pool.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_figure_of_a_run_comes_back() {
+    let pool = Pool::start().await;
+    let tool = CodeInterpreterTool::owning(pool.client.new_session());
+    // Two figures left open in one run: both reach the model, not only the last.
+    let code = "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n\
+        plt.figure(); plt.plot([1, 2, 3])\n\
+        plt.figure(); plt.bar(['a', 'b'], [3, 1])";
+    let out = tool.handle_anthropic(&anthropic_turn(code)).await.unwrap();
+    let content = out.blocks[0]["content"]
+        .as_array()
+        .expect("text and image blocks");
+    let images: Vec<&str> = content
+        .iter()
+        .filter(|b| b["type"] == "image")
+        .map(|b| b["source"]["data"].as_str().unwrap())
+        .collect();
+    assert_eq!(images.len(), 2, "{content:?}");
+    assert_ne!(images[0], images[1], "two different figures");
+    tool.close().await.unwrap();
+    pool.stop().await;
+}

@@ -336,11 +336,15 @@ pub async fn run(slot: &Slot, kind: RunKind) -> Result<RunOutcome, ApiError> {
     res.map_err(|e| ApiError::internal(e.to_string()))
 }
 
+/// The figures left open by a run, as the result: one figure is an image object (as the service
+/// sends it); several are a list of image objects, in figure-number order, so none is lost.
 fn image_value(outcome: &RunOutcome) -> Option<Value> {
-    outcome
-        .image
-        .as_ref()
-        .map(|img| json!({ "type": "image", "format": img.format, "base64_data": img.base64_data }))
+    let image = |img: &crate::runtime::ImageOutput| json!({ "type": "image", "format": img.format, "base64_data": img.base64_data });
+    match outcome.images.as_slice() {
+        [] => None,
+        [one] => Some(image(one)),
+        many => Some(Value::Array(many.iter().map(image).collect())),
+    }
 }
 
 fn millis(d: Duration) -> u64 {

@@ -55,6 +55,8 @@
 //! * **Images**: when the runtime reports an open matplotlib figure on a successful run, the
 //!   legacy `result` (and the current `executionResult`) is
 //!   `{"type":"image","format":"png","base64_data":...}` instead of the last-expression value.
+//!   Several open figures come back as a list of such objects, in figure-number order (the
+//!   service's behaviour with several figures is not documented; a list loses none of them).
 //! * **Headers**: execution responses carry `operation-id` (the caller's `operation-id` header
 //!   when it is a plain token of at most 128 characters, else a UUID) and, on `executions`, a
 //!   relative `Operation-Location: /executions/{id}?api-version=..&identifier=..`. Python pools

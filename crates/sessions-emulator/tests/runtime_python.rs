@@ -233,7 +233,7 @@ async fn runtime_matplotlib_figures_come_back_as_png() {
     );
     let (mut w, _dir) = worker(config()).await;
     let out = w.run_python(run("1")).await.unwrap();
-    assert!(out.image.is_none());
+    assert!(out.images.is_empty());
     let code = "import numpy as np, pandas as pd\nimport matplotlib.pyplot as plt\nplt.plot(np.arange(5))\nlen(pd.DataFrame({'a': [1, 2]}))";
     let out = w.run_python(run(code)).await.unwrap();
     assert_eq!(out.status, RunStatus::Succeeded, "{out:?}");
@@ -243,11 +243,19 @@ async fn runtime_matplotlib_figures_come_back_as_png() {
         value(&mut w, &format!("[*{scalars}]")).await,
         json!([4, true, null])
     );
-    let image = out.image.expect("an image for the open figure");
+    let [image] = out.images.as_slice() else {
+        panic!("one image for the open figure: {:?}", out.images.len())
+    };
     assert_eq!(image.format, "png");
     assert!(image.base64_data.starts_with("iVBORw0KGgo"), "PNG magic");
     // The figure was closed: nothing on the next run.
-    assert!(w.run_python(run("1")).await.unwrap().image.is_none());
+    assert!(w.run_python(run("1")).await.unwrap().images.is_empty());
+    // Two figures left open: both come back, in figure-number order.
+    let two = "import matplotlib.pyplot as plt\nplt.figure(); plt.plot([1, 2])\nplt.figure(); plt.bar([1], [3])";
+    let out = w.run_python(run(two)).await.unwrap();
+    assert_eq!(out.images.len(), 2, "{out:?}");
+    assert_ne!(out.images[0].base64_data, out.images[1].base64_data);
+    assert!(w.run_python(run("1")).await.unwrap().images.is_empty());
     w.shutdown().await;
 }
 

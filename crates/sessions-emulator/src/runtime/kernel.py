@@ -21,7 +21,7 @@ _DATA = os.environ.get("SESSIONS_KERNEL_DATA", "/mnt/data")
 # past it the text is cut and _CUT_MARK says how much was left out.
 _TEXT_CAP = int(os.environ.get("SESSIONS_KERNEL_TEXT_CAP") or 1048576)
 _CUT_MARK = "\n[output truncated by the local pool: %d more characters]"
-_IMAGE_CAP = 16 * 1024 * 1024  # base64 characters of one figure
+_IMAGE_CAP = 16 * 1024 * 1024  # base64 characters of all the figures of one run
 _INT64 = (-(1 << 63), (1 << 64) - 1)  # the integers that travel as JSON numbers
 _CELLS = {}  # filename -> source, for tracebacks of code defined in earlier runs
 _cell_count = 0
@@ -200,18 +200,22 @@ def _format_exception(e):
     return "".join(traceback.format_exception(type(e), e, tb))
 
 
-def _render_figure():
+def _render_figures():
+    """Every open figure as base64 PNG, in figure-number order; all are closed after."""
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is None or not plt.get_fignums():
-        return None
+        return []
     import base64
 
-    buf = io.BytesIO()
+    images = []
     try:
-        plt.gcf().savefig(buf, format="png")
+        for num in plt.get_fignums():
+            buf = io.BytesIO()
+            plt.figure(num).savefig(buf, format="png")
+            images.append(base64.b64encode(buf.getvalue()).decode("ascii"))
     finally:
         plt.close("all")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return images
 
 
 def _run_python(req):
@@ -246,15 +250,23 @@ def _run_python(req):
         except MemoryError:
             status = "oom"
     duration = time.perf_counter() - start
-    image = None
+    images = []
     if status == "ok":
         try:
-            image = _render_figure()
+            images = _render_figures()
         except Exception as e:
-            stderr_extra = "could not render the open figure: %r\n" % (e,)
-        if image is not None and len(image) > _IMAGE_CAP:
-            image = None
-            stderr_extra = "the open figure was larger than the local pool's limit; it was dropped\n"
+            stderr_extra = "could not render the open figures: %r\n" % (e,)
+        kept, size = [], 0
+        for image in images:
+            size += len(image)
+            if size > _IMAGE_CAP:
+                stderr_extra = (
+                    "the open figures were larger than the local pool's limit of %d MiB; "
+                    "%d of %d were dropped\n" % (_IMAGE_CAP >> 20, len(images) - len(kept), len(images))
+                )
+                break
+            kept.append(image)
+        images = kept
     _flush()
     if stderr_extra:
         os.write(2, stderr_extra.encode("utf-8", "replace"))
@@ -265,7 +277,7 @@ def _run_python(req):
         except MemoryError:
             status, result = "oom", ""
     value = None
-    return {"status": status, "result": result, "image": image, "duration": duration}
+    return {"status": status, "result": result, "images": images, "duration": duration}
 
 
 def _run_shell(req):

@@ -199,8 +199,9 @@ pub struct RunOutcome {
     /// Value of the last expression: JSON types stay JSON, NaN becomes null, others are repr text;
     /// `Value::String("")` when there is none. Null for shell runs.
     pub result: serde_json::Value,
-    /// An open matplotlib figure at the end of the run, when matplotlib is installed.
-    pub image: Option<ImageOutput>,
+    /// Every matplotlib figure open at the end of the run, in figure-number order (empty
+    /// without matplotlib). All are closed after the run.
+    pub images: Vec<ImageOutput>,
     /// Time spent running the code.
     pub duration: Duration,
 }

@@ -60,8 +60,9 @@ pub(crate) struct Response {
     pub(crate) stderr: String,
     #[serde(default)]
     pub(crate) result: serde_json::Value,
+    /// Every open figure at the end of the run, base64 PNG, in figure-number order.
     #[serde(default)]
-    pub(crate) image: Option<String>,
+    pub(crate) images: Vec<String>,
     #[serde(default)]
     pub(crate) exit_code: i32,
     /// Seconds spent running the code, measured inside the kernel.

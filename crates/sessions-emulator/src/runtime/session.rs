@@ -54,7 +54,7 @@ impl Worker {
             } else {
                 Value::String(String::new())
             },
-            image: None,
+            images: Vec::new(),
             duration: start.elapsed(),
         };
         let (mut out, notice) = match exchange {
@@ -199,10 +199,14 @@ fn outcome(resp: Response, shell: bool, max_output: Option<usize>) -> RunOutcome
         stdout: truncate(resp.stdout, max_output),
         stderr: truncate(stderr, max_output),
         result,
-        image: resp.image.map(|data| ImageOutput {
-            format: "png".to_string(),
-            base64_data: data,
-        }),
+        images: resp
+            .images
+            .into_iter()
+            .map(|data| ImageOutput {
+                format: "png".to_string(),
+                base64_data: data,
+            })
+            .collect(),
         duration,
     }
 }
