@@ -16,14 +16,29 @@ pub struct Truncated {
     pub original_chars: usize,
     /// How many characters were removed from the middle.
     pub omitted_chars: usize,
-    /// The service had already cut the stream at its capture cap
-    /// ([`SERVICE_STREAM_CAP_BYTES`]): the real output was longer and its end never arrived.
+    /// The service had already cut the stream at its capture cap ([`SERVICE_STREAM_CAP_BYTES`],
+    /// or the [`REQUESTED_STREAM_CHARS`] the tool asked for): the real output was longer and its
+    /// end never arrived.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub service_cut: bool,
 }
 
 /// What the pool reads back of each stream (8 MiB); a stream this long was cut by the service.
 pub const SERVICE_STREAM_CAP_BYTES: usize = 8 * 1024 * 1024;
+
+/// What the tool asks the service to send back of each stream (`outputStreamsMaxLength`, at
+/// 2025-10-02-preview, where the definitions' default is only 4096 characters): 1 Mi
+/// characters, so the tool's own budget does the cutting, keeping the head and the tail. A
+/// stream this long was cut by the service.
+pub const REQUESTED_STREAM_CHARS: usize = 1 << 20;
+
+/// Whether the service had cut `text` at one of its caps.
+fn cut_by_service(text: &str) -> bool {
+    // A few bytes of slack: the capture may end inside a multi-byte character. Characters are
+    // counted only for text that can hold that many (never more than its bytes).
+    text.len() + 4 >= SERVICE_STREAM_CAP_BYTES
+        || (text.len() >= REQUESTED_STREAM_CHARS && text.chars().count() >= REQUESTED_STREAM_CHARS)
+}
 
 /// [`truncate_middle`] for a captured stream, telling the truth when the service had already cut
 /// it at [`SERVICE_STREAM_CAP_BYTES`]: the marker then says "at least" and that the end is lost.
@@ -35,8 +50,7 @@ pub const SERVICE_STREAM_CAP_BYTES: usize = 8 * 1024 * 1024;
 /// assert!(s.contains("of at least 8388608") && s.contains("never received"));
 /// ```
 pub fn truncate_stream(text: &mut String, max_chars: usize) -> Option<Truncated> {
-    // A few bytes of slack: the capture may end inside a multi-byte character.
-    let service_cut = text.len() + 4 >= SERVICE_STREAM_CAP_BYTES;
+    let service_cut = cut_by_service(text);
     if !service_cut {
         return truncate_middle(text, max_chars);
     }
@@ -54,8 +68,7 @@ pub fn truncate_stream(text: &mut String, max_chars: usize) -> Option<Truncated>
     }
 }
 
-const SERVICE_CUT_NOTE: &str =
-    "\n[... the service cut this output at 8 MiB; the rest of it was never received ...]\n";
+const SERVICE_CUT_NOTE: &str = "\n[... the service cut this output at its length limit; the rest of it was never received ...]\n";
 
 /// Shorten `text` in place to at most about `max_chars` characters (plus the marker), keeping the
 /// head and the tail. Returns `None` when the text already fits.
@@ -117,6 +130,15 @@ fn cut_middle(text: &mut String, max_chars: usize, service_cut: bool) -> Option<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stream_as_long_as_what_was_asked_for_was_cut_by_the_service() {
+        // Counted in characters: 1 Mi two-byte characters are 2 MiB, under the byte cap.
+        let mut s = "é".repeat(super::REQUESTED_STREAM_CHARS);
+        assert!(super::truncate_stream(&mut s, 100).unwrap().service_cut);
+        let mut s = "é".repeat(super::REQUESTED_STREAM_CHARS - 1);
+        assert!(!super::truncate_stream(&mut s, 100).unwrap().service_cut);
+    }
+
     use super::*;
 
     #[test]

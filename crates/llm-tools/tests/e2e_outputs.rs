@@ -78,8 +78,9 @@ async fn saved_images_are_shown_and_fitted_to_anthropic() {
 async fn one_budget_and_a_truthful_marker_past_the_service_cap() {
     let pool = Pool::start().await;
     let tool = CodeInterpreterTool::owning(pool.client.new_session());
-    // Past the pool's 8 MiB stream cap: the marker says the total is a lower bound.
-    let out = tool.run("print('a' * (9 * 1024 * 1024) + 'END')").await;
+    // Past what the tool asks the service for (1 Mi characters a stream; the definitions'
+    // default is 4096): the marker says the total is a lower bound.
+    let out = tool.run("print('a' * (2 * 1024 * 1024) + 'END')").await;
     let cut = out.truncation.stdout.expect("cut");
     assert!(cut.service_cut, "{cut:?}");
     assert!(out.stdout.contains("of at least") && out.stdout.contains("never received"));

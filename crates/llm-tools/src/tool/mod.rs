@@ -306,6 +306,12 @@ impl CodeInterpreterTool {
         if let Some(timeout) = self.options.execution_timeout {
             request = request.timeout(timeout);
         }
+        if self.session.client().api_version() == sessions_core::ApiVersion::V2025_10_02Preview {
+            // The definitions' default is 4096 characters a stream: ask for more, so the
+            // budget cuts (head and tail kept) and a cut by the service is recognised.
+            request =
+                request.output_streams_max_length(crate::truncate::REQUESTED_STREAM_CHARS as u32);
+        }
         let execution = self.session.execute_with(request).await?;
         let files_changed = match before {
             Some(before) => self
