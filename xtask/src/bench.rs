@@ -17,7 +17,7 @@ pub struct BenchArgs {
     /// Where summary.json, report.md and the scratch files go (default: `<workspace>/target/bench`).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
-    /// Run only these sections (comma-separated: overhead,python,token,stream,emulator,tool).
+    /// Run only these sections (comma-separated: overhead,instructions,python,token,stream,emulator,tool,mcp).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Skip these sections (same names as --only).
@@ -161,6 +161,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
     step("stream", &mut || crate::stream::run(&params, &out_dir));
     step("emulator", &mut || crate::emulator::run(&params));
     step("tool", &mut || crate::tool_path::run(&params));
+    step("mcp", &mut crate::mcp::run);
 
     let mut report = Report {
         mode,

@@ -6,6 +6,7 @@ mod bench;
 mod callgrind;
 mod canned_server;
 mod emulator;
+mod mcp;
 mod ours;
 mod overhead;
 mod procfs;
