@@ -105,7 +105,8 @@ pub struct AvailableFile {
 pub struct DescriptionFacts {
     /// Files already in `/mnt/data`.
     pub files: Vec<AvailableFile>,
-    /// The character limit applied to stdout and to stderr.
+    /// The characters of one call's output the model reads, all parts together (the tool's
+    /// [`Budget`](crate::Budget) in characters).
     pub max_output_chars: usize,
     /// Whether images the code displays are shown to the model.
     pub images_shown: bool,
@@ -115,7 +116,9 @@ impl Default for DescriptionFacts {
     fn default() -> Self {
         DescriptionFacts {
             files: Vec::new(),
-            max_output_chars: crate::truncate::DEFAULT_MAX_CHARS,
+            // What a tool with default options says, so a definition built without a session
+            // is the one a tool sends.
+            max_output_chars: crate::Budget::default().chars(),
             images_shown: true,
         }
     }
