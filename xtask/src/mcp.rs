@@ -78,7 +78,7 @@ pub fn run() -> Section {
         num("lease_capacity").unwrap_or(0.0),
         num("lease_run_s").unwrap_or(0.0)
     );
-    section.set("lease_errors", num("lease_errors"), users.clone());
+    section.set("lease_errors", num("lease_errors"), users);
     section.set(
         "leaked_sessions",
         num("leaked_sessions"),
