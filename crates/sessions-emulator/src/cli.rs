@@ -64,9 +64,14 @@ pub struct ServeArgs {
     /// Pre-started interpreters kept ready.
     #[arg(long, default_value_t = 2)]
     pub prewarm: usize,
-    /// The python3 interpreter.
+    /// The python3 interpreter (default: $SESSIONS_EMULATOR_PYTHON, else .venv/bin/python3 in the
+    /// enclosing Cargo workspace or the current directory, else python3).
     #[arg(long, env = "SESSIONS_EMULATOR_PYTHON")]
     pub python: Option<PathBuf>,
+    /// Run on an interpreter with numpy, pandas and matplotlib: the one above when it has them,
+    /// else create .venv with them (once, from PyPI).
+    #[arg(long)]
+    pub provision_python: bool,
     /// Memory cap per session, in MiB.
     #[arg(long, default_value_t = 2048)]
     pub memory_limit_mb: u64,
@@ -114,6 +119,9 @@ impl ServeArgs {
         if let Some(d) = &self.data_dir {
             b = b.data_dir(d.clone());
         }
+        if self.provision_python {
+            b = b.provision_python();
+        }
         b
     }
 }
@@ -147,6 +155,17 @@ pub async fn run_cli(args: ServeArgs) -> Result<(), EmulatorError> {
     }
     args.check()?;
     let handle = args.builder().start().await?;
+    // Logging may be off: say on stderr what makes this pool differ from the service's.
+    for warning in &handle.isolation().warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !handle.missing_packages().is_empty() {
+        eprintln!(
+            "warning: the interpreter lacks {}: importing them fails in sessions; pass \
+             --provision-python, or set SESSIONS_EMULATOR_PYTHON to an interpreter that has them",
+            handle.missing_packages().join(", ")
+        );
+    }
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", handle.endpoint());

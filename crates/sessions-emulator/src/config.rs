@@ -55,8 +55,12 @@ pub struct EmulatorConfig {
     pub max_sessions: usize,
     /// Number of pre-started interpreters kept ready (default 2).
     pub prewarm: usize,
-    /// The python3 interpreter (default: `$SESSIONS_EMULATOR_PYTHON`, else `python3`).
+    /// The python3 interpreter (default: [`default_python`]).
     pub python: PathBuf,
+    /// Replace `python` at start by one that has numpy, pandas and matplotlib, creating the
+    /// workspace's `.venv` with them the first time (see
+    /// [`EmulatorBuilder::provision_python`](crate::EmulatorBuilder::provision_python)).
+    pub provision_python: bool,
     /// Memory cap per session in bytes (default 2 GiB).
     pub memory_limit_bytes: u64,
     /// Strict mode: reject a `properties` envelope on `executions` (and a flat body on `code/execute`).
@@ -90,6 +94,7 @@ impl Default for EmulatorConfig {
             max_sessions: 100,
             prewarm: 2,
             python: default_python(),
+            provision_python: false,
             memory_limit_bytes: 2 * 1024 * 1024 * 1024,
             strict: false,
             allow_non_loopback: false,
@@ -112,8 +117,12 @@ impl EmulatorConfig {
     }
 }
 
-/// `$SESSIONS_EMULATOR_PYTHON` when set and non-empty, else the workspace's `.venv` when there is
-/// one, else `python3` (see [`crate::python_env::resolve_python`]; nothing is installed here).
+/// The interpreter a pool runs unless told otherwise: `$SESSIONS_EMULATOR_PYTHON` when set and
+/// non-empty, else `.venv/bin/python3` in the enclosing Cargo workspace (or the current
+/// directory) when it exists, else `python3` from `PATH`. Nothing is installed here; a pool
+/// started on an interpreter without numpy, pandas or matplotlib warns at start-up, and
+/// [`EmulatorBuilder::provision_python`](crate::EmulatorBuilder::provision_python) creates the
+/// `.venv` with them.
 pub fn default_python() -> PathBuf {
     crate::python_env::resolve_python(crate::python_env::Provision::Find)
         .unwrap_or_else(|_| PathBuf::from("python3"))

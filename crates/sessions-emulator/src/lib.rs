@@ -109,3 +109,8 @@ pub use config::{AuthMode, EmulatorConfig};
 pub use error::ApiError;
 pub use runtime::{IsolationMode, IsolationReport, PoolType};
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
+
+// The README's snippet is compiled as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;

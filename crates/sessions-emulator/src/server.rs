@@ -48,6 +48,9 @@ pub enum EmulatorError {
     /// The runtime could not start.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// [`EmulatorBuilder::provision_python`] could not find or create an interpreter.
+    #[error(transparent)]
+    Python(#[from] crate::python_env::PythonEnvError),
 }
 
 /// Entry point: `Emulator::builder().start().await`.
@@ -105,9 +108,32 @@ impl EmulatorBuilder {
         self.config.prewarm = n;
         self
     }
-    /// The python3 interpreter (default `$SESSIONS_EMULATOR_PYTHON`, else `python3`).
+    /// The python3 interpreter (default [`default_python`](crate::config::default_python):
+    /// `$SESSIONS_EMULATOR_PYTHON`, else the workspace's `.venv`, else `python3`). Overrides an
+    /// earlier [`provision_python`](Self::provision_python).
     pub fn python(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.python = path.into();
+        self.config.provision_python = false;
+        self
+    }
+    /// Run sessions on an interpreter that has numpy, pandas and matplotlib, as the service's
+    /// Python pools do: `$SESSIONS_EMULATOR_PYTHON` when set, else `.venv/bin/python3` in the
+    /// enclosing Cargo workspace (or the current directory) when it has them, else that `.venv`
+    /// is created with them at [`start`](Self::start) (once; `pip` downloads them from PyPI,
+    /// which takes a minute or two). Needs `python3` with its `venv` module. Overrides an
+    /// earlier [`python`](Self::python).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sessions_emulator::Emulator::builder()
+    ///     .provision_python()
+    ///     .start()
+    ///     .await?;
+    /// assert!(pool.missing_packages().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn provision_python(mut self) -> Self {
+        self.config.provision_python = true;
         self
     }
     /// Memory cap per session in bytes (default 2 GiB).
@@ -158,7 +184,8 @@ impl EmulatorBuilder {
 
     /// Start the runtime, the warm pool and the HTTP server; returns once it accepts requests.
     pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
-        let config = self.config;
+        let mut config = self.config;
+        let missing_packages = prepare_python(&mut config).await?;
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((config.host.as_str(), config.port))
             .await
             .map_err(|_| EmulatorError::Resolve(config.host.clone()))?
@@ -263,10 +290,44 @@ impl EmulatorBuilder {
             endpoint,
             addr: local,
             isolation,
+            missing_packages,
             stop,
             task: Some(task),
         })
     }
+}
+
+/// Resolve the interpreter when asked to provision one, and list the data packages it lacks
+/// (with a warning: without them a session's `import pandas` is a failed run, not an error).
+async fn prepare_python(config: &mut EmulatorConfig) -> Result<Vec<String>, EmulatorError> {
+    use crate::python_env::{Provision, missing_packages, resolve_python};
+    if config.pool_type != PoolType::Python {
+        return Ok(Vec::new());
+    }
+    let provision = config.provision_python;
+    let python = config.python.clone();
+    let (python, missing) = tokio::task::spawn_blocking(move || {
+        let python = if provision {
+            resolve_python(Provision::CreateVenv)?
+        } else {
+            python
+        };
+        let missing = missing_packages(&python);
+        Ok::<_, crate::python_env::PythonEnvError>((python, missing))
+    })
+    .await
+    .map_err(|e| RuntimeError::Spawn(format!("checking the Python interpreter: {e}")))??;
+    if !missing.is_empty() {
+        tracing::warn!(
+            python = %python.display(),
+            missing = %missing.join(", "),
+            "the interpreter lacks data packages the service's Python pools have: `import` of them \
+             fails in sessions; use EmulatorBuilder::provision_python (dynsess serve \
+             --provision-python), or set SESSIONS_EMULATOR_PYTHON to an interpreter that has them"
+        );
+    }
+    config.python = python;
+    Ok(missing)
 }
 
 /// A running emulator. Dropping it starts a shutdown without waiting for it.
@@ -275,6 +336,7 @@ pub struct EmulatorHandle {
     endpoint: String,
     addr: SocketAddr,
     isolation: IsolationReport,
+    missing_packages: Vec<String>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -293,6 +355,13 @@ impl EmulatorHandle {
     /// The isolation in force.
     pub fn isolation(&self) -> &IsolationReport {
         &self.isolation
+    }
+
+    /// The data packages (numpy, pandas, matplotlib) that the pool's interpreter lacks, found
+    /// at start without importing them; empty for shell pools. Start-up logs a warning when
+    /// any is missing.
+    pub fn missing_packages(&self) -> &[String] {
+        &self.missing_packages
     }
 
     /// Stop accepting requests, let in-flight ones finish (up to 5 s), stop every session and

@@ -293,15 +293,6 @@ impl SessionManager {
                 let (worker, dir) = pool.acquire().await.map_err(|e| {
                     ApiError::internal(format!("could not allocate a session: {e}"))
                 })?;
-                let dir = match SessionDir::new(&dir) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        worker.shutdown().await;
-                        return Err(ApiError::internal(format!(
-                            "the session directory is unusable: {e}"
-                        )));
-                    }
-                };
                 Ok(Slot {
                     dir,
                     stop: worker.stop_handle(),

@@ -119,6 +119,7 @@ async fn runtime_warm_pool_hands_out_ready_workers_in_fresh_slots() {
     let mut taken = Vec::new();
     for _ in 0..3 {
         let (mut w, dir) = pool.acquire().await.unwrap();
+        let dir = dir.root().to_path_buf();
         assert!(
             dir.starts_with(root.path()) && dir.is_dir(),
             "{}",

@@ -5,8 +5,9 @@ use dynamic_sessions::{Client, Error, Upload};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A session pool on loopback, in this process: no Azure account, no token.
-    // It runs `python3`, or the interpreter named by SESSIONS_EMULATOR_PYTHON.
-    let pool = Emulator::builder().start().await?;
+    // provision_python: an interpreter with numpy, pandas and matplotlib, as on Azure
+    // (the first run creates .venv with them, from PyPI; that takes a minute or two).
+    let pool = Emulator::builder().provision_python().start().await?;
     let client = Client::builder(pool.endpoint()).build()?;
     let session = client.new_session();
     let files = session.files();

@@ -400,7 +400,7 @@ impl WarmPool {
     }
 
     /// Take a ready worker and its slot directory (starting one on demand when the pool is empty).
-    pub async fn acquire(&self) -> Result<(Worker, PathBuf), RuntimeError> {
+    pub async fn acquire(&self) -> Result<(Worker, crate::files::SessionDir), RuntimeError> {
         warm_pool::acquire(&self.inner).await
     }
 

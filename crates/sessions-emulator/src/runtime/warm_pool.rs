@@ -1,10 +1,14 @@
 //! Pre-started workers with fresh slot directories, refilled in the background.
+//!
+//! Everything a session needs is prepared here, off the allocation path: the worker, its
+//! directory and the directory's handle (taking a ready worker is then a queue pop).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Runtime, RuntimeError, Worker};
+use crate::files::SessionDir;
 
 /// Shared state of a `WarmPool`.
 #[derive(Debug)]
@@ -17,7 +21,7 @@ pub(crate) struct PoolInner {
 
 #[derive(Debug, Default)]
 struct State {
-    idle: VecDeque<(Worker, PathBuf)>,
+    idle: VecDeque<(Worker, SessionDir)>,
     /// Workers being started by refill tasks.
     starting: usize,
     closed: bool,
@@ -82,23 +86,34 @@ pub(crate) fn refill(inner: &Arc<PoolInner>) {
     }
 }
 
-/// Create a fresh slot directory and start a worker in it.
-pub(crate) async fn start_one(inner: &PoolInner) -> Result<(Worker, PathBuf), RuntimeError> {
+/// Create a fresh slot directory, start a worker in it and open the directory's handle.
+pub(crate) async fn start_one(inner: &PoolInner) -> Result<(Worker, SessionDir), RuntimeError> {
     let dir = inner.data_root.join(uuid::Uuid::new_v4().to_string());
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| RuntimeError::Spawn(format!("slot directory {}: {e}", dir.display())))?;
-    match inner.runtime.spawn(&dir).await {
-        Ok(worker) => Ok((worker, dir)),
+    let worker = match inner.runtime.spawn(&dir).await {
+        Ok(worker) => worker,
         Err(e) => {
             let _ = tokio::fs::remove_dir_all(&dir).await;
-            Err(e)
+            return Err(e);
+        }
+    };
+    match SessionDir::new(&dir) {
+        Ok(handle) => Ok((worker, handle)),
+        Err(e) => {
+            worker.shutdown().await;
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            Err(RuntimeError::Spawn(format!(
+                "slot directory {} is unusable: {e}",
+                dir.display()
+            )))
         }
     }
 }
 
 /// Take an idle worker, or start one now when none is ready.
-pub(crate) async fn acquire(inner: &Arc<PoolInner>) -> Result<(Worker, PathBuf), RuntimeError> {
+pub(crate) async fn acquire(inner: &Arc<PoolInner>) -> Result<(Worker, SessionDir), RuntimeError> {
     let ready = inner.lock().idle.pop_front();
     refill(inner);
     match ready {
@@ -119,7 +134,7 @@ pub(crate) async fn shutdown(inner: &PoolInner) {
     }
 }
 
-async fn discard(worker: Worker, dir: PathBuf) {
+async fn discard(worker: Worker, dir: SessionDir) {
     worker.shutdown().await;
-    let _ = tokio::fs::remove_dir_all(&dir).await;
+    let _ = tokio::fs::remove_dir_all(dir.root()).await;
 }
