@@ -198,8 +198,10 @@
 //! ```
 //!
 //! It runs `$SESSIONS_EMULATOR_PYTHON`, else `.venv/bin/python3` in the enclosing Cargo
-//! workspace, else `python3`; code that imports numpy, pandas or matplotlib needs them installed
-//! there (a missing one is a failed run with `ModuleNotFoundError`).
+//! workspace (or the current directory), else `python3`; code that imports numpy, pandas or
+//! matplotlib needs them there (a missing one is a failed run with `ModuleNotFoundError`, and
+//! start-up warns). `Emulator::builder().provision_python()` creates that `.venv` with them
+//! when none has them.
 //!
 //! ```
 //! # #[tokio::main]
