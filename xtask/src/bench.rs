@@ -17,7 +17,7 @@ pub struct BenchArgs {
     /// Where summary.json, report.md and the scratch files go (default: `<workspace>/target/bench`).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
-    /// Run only these sections (comma-separated: overhead,instructions,python,token,stream,emulator,tool,mcp).
+    /// Run only these sections (comma-separated: overhead,instructions,python,token,stream,emulator,tool,mcp,scale).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Skip these sections (same names as --only).
@@ -162,6 +162,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
     step("emulator", &mut || crate::emulator::run(&params));
     step("tool", &mut || crate::tool_path::run(&params));
     step("mcp", &mut crate::mcp::run);
+    step("scale", &mut || crate::scale::run(&params));
 
     let mut report = Report {
         mode,

@@ -12,6 +12,7 @@ mod overhead;
 mod procfs;
 mod python_clients;
 mod report;
+mod scale;
 mod stats;
 mod stream;
 mod token;
