@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// Isolation mode.
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
     pub isolation: IsolationArg,
+    /// Entries per page of file listings and session lists, followed by `nextLink`
+    /// (default: sessions by 300, as the service does; files in one page).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: Option<u32>,
 }
 
 impl ServeArgs {
@@ -113,6 +117,9 @@ impl ServeArgs {
             });
         if let Some(d) = &self.data_dir {
             b = b.data_dir(d.clone());
+        }
+        if let Some(n) = self.page_size {
+            b = b.page_size(n as usize);
         }
         b
     }

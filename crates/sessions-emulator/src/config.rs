@@ -76,7 +76,14 @@ pub struct EmulatorConfig {
     /// Soft disk quota of each session's `/mnt/data` in bytes (default 4 GiB; `None`:
     /// none): uploads past it get 413, and a session still writing past it is stopped.
     pub disk_quota_bytes: Option<u64>,
+    /// Entries per page of file listings and session lists, followed by `nextLink` (and
+    /// `skip`). `None` (the default): session lists page by 300, as the service does, and
+    /// file listings come in one page, since several clients never follow `nextLink` there.
+    pub page_size: Option<usize>,
 }
+
+/// Sessions per page of `listSessions` when no page size is configured (the service's).
+pub const DEFAULT_SESSION_PAGE_SIZE: usize = 300;
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -99,11 +106,22 @@ impl Default for EmulatorConfig {
             pool_name: "local".to_string(),
             max_json_body_bytes: 4 << 20,
             disk_quota_bytes: Some(4 << 30),
+            page_size: None,
         }
     }
 }
 
 impl EmulatorConfig {
+    /// Sessions per page of `listSessions` and `.management/listSessions`.
+    pub fn session_page_size(&self) -> usize {
+        self.page_size.unwrap_or(DEFAULT_SESSION_PAGE_SIZE).max(1)
+    }
+
+    /// Entries per page of a file listing.
+    pub fn file_page_size(&self) -> usize {
+        self.page_size.unwrap_or(usize::MAX).max(1)
+    }
+
     /// The effective reaper interval.
     pub fn effective_reap_interval(&self) -> Duration {
         self.reap_interval.unwrap_or_else(|| {

@@ -150,6 +150,12 @@ impl EmulatorBuilder {
         self.config.max_upload_bytes = bytes;
         self
     }
+    /// Entries per page of file listings and session lists (default: sessions by 300, files
+    /// in one page); small values make clients follow `nextLink`.
+    pub fn page_size(mut self, entries: usize) -> Self {
+        self.config.page_size = Some(entries.max(1));
+        self
+    }
 
     /// The configuration so far.
     pub fn config_ref(&self) -> &EmulatorConfig {
@@ -235,6 +241,8 @@ impl EmulatorBuilder {
             started_at: SystemTime::now(),
             staging,
             metadata: OnceCell::new(),
+            local_addr: local,
+            tls: false,
         });
         let app = tower::ServiceExt::map_request(routes::router(state), routes::normalize_path);
         let make = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
