@@ -80,10 +80,31 @@ pub struct EmulatorConfig {
     /// `skip`). `None` (the default): session lists page by 300, as the service does, and
     /// file listings come in one page, since several clients never follow `nextLink` there.
     pub page_size: Option<usize>,
+    /// Serve https instead of http (default: http).
+    pub tls: Option<TlsConfig>,
 }
 
 /// Sessions per page of `listSessions` when no page size is configured (the service's).
 pub const DEFAULT_SESSION_PAGE_SIZE: usize = 300;
+
+/// Where the https certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsConfig {
+    /// A certificate generated at start for `127.0.0.1`, `localhost` and `::1` (and the bound
+    /// host), signed by a CA generated with it. The CA certificate (PEM) is written to
+    /// `ca_out`, else to `tls-ca.pem` in the data directory.
+    Generated {
+        /// Where to write the CA certificate.
+        ca_out: Option<PathBuf>,
+    },
+    /// A certificate chain and its private key, both PEM files.
+    Files {
+        /// The certificate chain (leaf first).
+        cert: PathBuf,
+        /// The private key (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
+}
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -107,6 +128,7 @@ impl Default for EmulatorConfig {
             max_json_body_bytes: 4 << 20,
             disk_quota_bytes: Some(4 << 30),
             page_size: None,
+            tls: None,
         }
     }
 }

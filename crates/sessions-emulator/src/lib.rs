@@ -28,6 +28,10 @@
 //!
 //! Errors are `{"error":{"code","message"}}` with an `x-ms-error-code` header.
 //!
+//! With [`EmulatorBuilder::tls`] (`--tls`) the pool serves https with a certificate generated
+//! at start, signed by a CA whose certificate [`EmulatorHandle::ca_certificate_pem`] gives;
+//! [`EmulatorBuilder::tls_files`] serves your own.
+//!
 //! # Decisions where the reference is uncertain
 //! * **Status codes**: a code error, timeout or out-of-memory is HTTP 200 with status `Failed`
 //!   (legacy `Failure`). Synchronous executions answer 200, asynchronous ones 202 with status
@@ -109,9 +113,10 @@ pub mod runtime;
 pub mod server;
 pub mod sessions;
 pub mod shapes;
+pub mod tls;
 
 pub use cli::{ServeArgs, run_cli};
-pub use config::{AuthMode, EmulatorConfig};
+pub use config::{AuthMode, EmulatorConfig, TlsConfig};
 pub use error::ApiError;
 pub use runtime::{IsolationMode, IsolationReport, PoolType};
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
