@@ -100,23 +100,26 @@
 //!   `emulator` object reports the isolation in force and the limits.
 #![deny(missing_docs)]
 
-pub mod api_version;
-pub mod auth;
+mod api_version;
+mod auth;
 pub mod cli;
-pub mod config;
-pub mod error;
-pub mod execution;
-pub mod files;
+mod config;
+mod error;
+mod execution;
+mod files;
 pub mod python_env;
-pub mod routes;
+mod routes;
+// Not part of the API: reachable for the crate's own runtime and attack tests, which drive
+// interpreters without the HTTP layer. Use the types re-exported below.
+#[doc(hidden)]
 pub mod runtime;
-pub mod server;
-pub mod sessions;
-pub mod shapes;
-pub mod tls;
+mod server;
+mod sessions;
+mod shapes;
+mod tls;
 
 pub use cli::{ServeArgs, run_cli};
-pub use config::{AuthMode, EmulatorConfig, TlsConfig};
-pub use error::ApiError;
-pub use runtime::{IsolationMode, IsolationReport, PoolType};
+pub use config::{AuthMode, DEFAULT_MAX_UPLOAD_BYTES, EmulatorConfig, MAX_TIMEOUT, TlsConfig};
+pub use runtime::{IsolationMode, IsolationReport, PoolType, RuntimeError};
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
+pub use tls::TlsError;
