@@ -5,13 +5,14 @@ mod listener;
 
 pub use listener::PoolListener;
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, Certificate, CertificateParams, CidrSubnet, DnType, ExtendedKeyUsagePurpose,
+    GeneralSubtree, IsCa, KeyPair, KeyUsagePurpose, NameConstraints,
 };
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
@@ -159,17 +160,47 @@ struct Generated {
 }
 
 fn generate(host: &str) -> Result<Generated, TlsError> {
-    let err = |e: rcgen::Error| TlsError::Generate(e.to_string());
-    let now = SystemTime::now();
-    let not_before = now - Duration::from_secs(86_400);
-    let not_after = now + Duration::from_secs(VALIDITY_DAYS * 86_400);
+    let names = names_for(host);
+    let (ca_cert, ca_key) = generate_ca(&names)?;
+    let (leaf_cert, leaf_key) = generate_leaf(&names, &ca_cert, &ca_key)?;
+    Ok(Generated {
+        ca_pem: ca_cert.pem(),
+        cert: leaf_cert.der().clone(),
+        key: PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+    })
+}
 
-    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+/// The loopback names, and `host` when it is another name or address.
+fn names_for(host: &str) -> Vec<String> {
+    let mut names: Vec<String> = LOOPBACK_NAMES.iter().map(|n| n.to_string()).collect();
+    let host = host.trim_matches(|c| c == '[' || c == ']');
+    let unspecified = host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified());
+    if !host.is_empty() && !unspecified && !names.iter().any(|n| n == host) {
+        names.push(host.to_string());
+    }
+    names
+}
+
+fn rcgen_error(e: rcgen::Error) -> TlsError {
+    TlsError::Generate(e.to_string())
+}
+
+/// Validity of generated certificates: from a day ago (clock skew) for [`VALIDITY_DAYS`].
+fn validity(params: &mut CertificateParams) {
+    let now = SystemTime::now();
+    params.not_before = (now - Duration::from_secs(86_400)).into();
+    params.not_after = (now + Duration::from_secs(VALIDITY_DAYS * 86_400)).into();
+}
+
+/// A CA that can sign only for `names` (and all of 127.0.0.0/8): users put it in trust
+/// stores, so a leaked key must not be able to vouch for any other site.
+fn generate_ca(names: &[String]) -> Result<(Certificate, KeyPair), TlsError> {
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(rcgen_error)?;
     ca.distinguished_name.push(
         DnType::CommonName,
         format!(
             "sessions-emulator local CA {}",
-            crate::shapes::rfc3339(now, 0)
+            crate::shapes::rfc3339(SystemTime::now(), 0)
         ),
     );
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -178,32 +209,94 @@ fn generate(host: &str) -> Result<Generated, TlsError> {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    (ca.not_before, ca.not_after) = (not_before.into(), not_after.into());
-    let ca_key = KeyPair::generate().map_err(err)?;
-    let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
-
-    let mut names: Vec<String> = LOOPBACK_NAMES.iter().map(|n| n.to_string()).collect();
-    let host = host.trim_matches(|c| c == '[' || c == ']');
-    let unspecified = host
-        .parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_unspecified());
-    if !host.is_empty() && !unspecified && !names.iter().any(|n| n == host) {
-        names.push(host.to_string());
+    let mut permitted = vec![GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+        IpAddr::from([127, 0, 0, 0]),
+        8,
+    ))];
+    for name in names {
+        permitted.push(match name.parse::<IpAddr>() {
+            Ok(ip) => GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+                ip,
+                if ip.is_ipv4() { 32 } else { 128 },
+            )),
+            Err(_) => GeneralSubtree::DnsName(name.clone()),
+        });
     }
-    let mut leaf = CertificateParams::new(names).map_err(err)?;
+    ca.name_constraints = Some(NameConstraints {
+        permitted_subtrees: permitted,
+        excluded_subtrees: Vec::new(),
+    });
+    validity(&mut ca);
+    let key = KeyPair::generate().map_err(rcgen_error)?;
+    let cert = ca.self_signed(&key).map_err(rcgen_error)?;
+    Ok((cert, key))
+}
+
+/// A server certificate for `names`, signed by the CA.
+fn generate_leaf(
+    names: &[String],
+    ca: &Certificate,
+    ca_key: &KeyPair,
+) -> Result<(Certificate, KeyPair), TlsError> {
+    let mut leaf = CertificateParams::new(names.to_vec()).map_err(rcgen_error)?;
     leaf.distinguished_name
         .push(DnType::CommonName, "sessions-emulator");
     leaf.is_ca = IsCa::ExplicitNoCa;
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     leaf.use_authority_key_identifier_extension = true;
-    (leaf.not_before, leaf.not_after) = (not_before.into(), not_after.into());
-    let leaf_key = KeyPair::generate().map_err(err)?;
-    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).map_err(err)?;
+    validity(&mut leaf);
+    let key = KeyPair::generate().map_err(rcgen_error)?;
+    let cert = leaf.signed_by(&key, ca, ca_key).map_err(rcgen_error)?;
+    Ok((cert, key))
+}
 
-    Ok(Generated {
-        ca_pem: ca_cert.pem(),
-        cert: leaf_cert.der().clone(),
-        key: PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
-    })
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::{ServerName, UnixTime};
+
+    /// Whether a rustls client trusting only `ca` accepts `leaf` for `name`.
+    fn accepted(ca: &Certificate, leaf: &Certificate, name: &str) -> bool {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+        verifier
+            .verify_server_cert(
+                leaf.der(),
+                &[],
+                &ServerName::try_from(name.to_string()).unwrap(),
+                &[],
+                UnixTime::now(),
+            )
+            .is_ok()
+    }
+
+    #[test]
+    fn the_generated_ca_vouches_for_the_pool_only() {
+        let names = names_for("127.0.0.1");
+        assert_eq!(names, ["localhost", "127.0.0.1", "::1"]);
+        let (ca, ca_key) = generate_ca(&names).unwrap();
+        let (leaf, _) = generate_leaf(&names, &ca, &ca_key).unwrap();
+        for name in ["localhost", "127.0.0.1", "::1"] {
+            assert!(accepted(&ca, &leaf, name), "{name}");
+        }
+        assert!(!accepted(&ca, &leaf, "example.com"));
+        // Even with its key, the CA cannot vouch for another site: a certificate it signs
+        // for example.com is refused by the name constraints.
+        let forged_names = vec!["example.com".to_string()];
+        let (forged, _) = generate_leaf(&forged_names, &ca, &ca_key).unwrap();
+        assert!(!accepted(&ca, &forged, "example.com"));
+        // A bound host that is another name is covered too.
+        let names = names_for("pool.test");
+        let (ca, ca_key) = generate_ca(&names).unwrap();
+        let (leaf, _) = generate_leaf(&names, &ca, &ca_key).unwrap();
+        assert!(accepted(&ca, &leaf, "pool.test"));
+        assert_eq!(names_for("0.0.0.0").len(), 3);
+    }
 }
