@@ -107,9 +107,9 @@ pub async fn execute(
         req.kind
             .default_max_output(execution::DEFAULT_OUTPUT_STREAMS_MAX_LENGTH);
     }
+    let id = operation_id(&headers)?;
     let alloc = st.session(&identifier).await?;
     let slot = alloc.session.slot()?;
-    let id = operation_id(&headers)?;
     let shell = st.config.pool_type == PoolType::Shell;
 
     let mut out_headers = HeaderMap::new();
