@@ -88,7 +88,23 @@ async fn generated_certificate_is_served_and_signed_by_the_written_ca() {
     assert_eq!(path, data.path().join("tls-ca.pem"));
     assert_eq!(std::fs::read_to_string(path).unwrap(), pem);
 
+    // Clients that connect and never shake hands hold up no one.
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(
+            tokio::net::TcpStream::connect(pool.local_addr())
+                .await
+                .unwrap(),
+        );
+    }
     let client = https_client(&pem);
+    let list = format!("{endpoint}listSessions?api-version={V}");
+    let quick = send(&client, http::Method::GET, &list, "");
+    let (status, _, _) = tokio::time::timeout(std::time::Duration::from_secs(5), quick)
+        .await
+        .expect("answered while silent connections wait")
+        .unwrap();
+    assert_eq!(status, 200);
     let url = format!("{endpoint}executions?api-version={V}&identifier=tls-1");
     let (status, location, body) = send(
         &client,
