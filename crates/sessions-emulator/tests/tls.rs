@@ -17,13 +17,14 @@ use sessions_emulator::EmulatorError;
 
 const V: &str = "2025-10-02-preview";
 
-/// A client that trusts only the certificates in `pem`.
-fn https_client(
-    pem: &str,
-) -> Client<
+/// An https client of the pool.
+type HttpsClient = Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
-> {
+>;
+
+/// A client that trusts only the certificates in `pem`.
+fn https_client(pem: &str) -> HttpsClient {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
@@ -45,10 +46,7 @@ fn https_client(
 
 /// Send a request; the status, the `Operation-Location` header and the body text.
 async fn send(
-    client: &Client<
-        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-        Full<Bytes>,
-    >,
+    client: &HttpsClient,
     method: http::Method,
     url: &str,
     body: &str,
@@ -72,6 +70,12 @@ async fn send(
         location,
         String::from_utf8_lossy(&body).into_owned(),
     ))
+}
+
+/// `GET url` must answer 200.
+async fn assert_get_ok(client: &HttpsClient, url: &str) {
+    let (status, _, body) = send(client, http::Method::GET, url, "").await.unwrap();
+    assert_eq!(status, 200, "{url}: {body}");
 }
 
 #[tokio::test]
@@ -125,15 +129,11 @@ async fn generated_certificate_is_served_and_signed_by_the_written_ca() {
 
     // The certificate covers `localhost` too.
     let port = pool.local_addr().port();
-    let (status, _, body) = send(
+    assert_get_ok(
         &client,
-        http::Method::GET,
         &format!("https://localhost:{port}/metadata?api-version={V}"),
-        "",
     )
-    .await
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
+    .await;
 
     // A client that does not trust the CA is refused by its own TLS check.
     let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
@@ -185,15 +185,11 @@ async fn the_ca_goes_where_it_is_asked_and_own_certificates_are_served() {
     assert!(pool.endpoint().starts_with("https://"));
     assert!(pool.ca_certificate_pem().is_none());
     let client = https_client(&own.cert.pem());
-    let (status, _, body) = send(
+    assert_get_ok(
         &client,
-        http::Method::GET,
         &format!("{}metadata?api-version={V}", pool.endpoint()),
-        "",
     )
-    .await
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
+    .await;
     pool.shutdown().await;
 }
 
@@ -256,15 +252,7 @@ async fn the_command_line_prints_the_https_endpoint_first() {
         .unwrap();
     assert!(first.starts_with("https://127.0.0.1:"), "{first}");
     let client = https_client(&std::fs::read_to_string(&ca).unwrap());
-    let (status, _, body) = send(
-        &client,
-        http::Method::GET,
-        &format!("{first}metadata?api-version={V}"),
-        "",
-    )
-    .await
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
+    assert_get_ok(&client, &format!("{first}metadata?api-version={V}")).await;
     // SIGTERM by its id: a graceful shutdown that removes its temporary data directory.
     let pid = child.id().unwrap().to_string();
     std::process::Command::new("kill")
