@@ -194,6 +194,7 @@ async def autogen(endpoint, scratch):
 
 
 async def semantic_kernel(endpoint, scratch):
+    import httpx
     from semantic_kernel import Kernel
     from semantic_kernel.core_plugins.sessions_python_tool import SessionsPythonTool
     from semantic_kernel.exceptions.function_exceptions import FunctionExecutionException
@@ -205,9 +206,16 @@ async def semantic_kernel(endpoint, scratch):
         enable_dangerous_file_uploads=True,
         allowed_upload_directories=[scratch],
     )
-    out = await tool.execute_code("1+1")
-    check(out.startswith("Status:\nSuccess\nResult:\n2\n"), f"semantic kernel execute 1+1: {out!r}")
-    # The kernel function a model calls, through a Kernel.
+    local = os.path.join(scratch, "data.csv")
+    with open(local, "wb") as f:
+        f.write(b"a,b\n1,2\n")
+    # Upload first: execute_code sets `Content-Type: application/json` on the tool's shared
+    # httpx client, and every later upload then labels its multipart body as JSON (below).
+    meta = await tool.upload_file(local_file_path=local)
+    check((meta.full_path, meta.size_in_bytes) == ("/mnt/data/data.csv", 8), f"semantic kernel upload: {meta}")
+    out = await tool.execute_code("open('/mnt/data/data.csv').read()")
+    check(out.startswith("Status:\nSuccess\nResult:\na,b\n1,2\n"), f"semantic kernel code sees upload: {out!r}")
+    # The kernel function a model calls, through a Kernel; state is kept between runs.
     kernel = Kernel()
     kernel.add_plugin(tool, "python")
     await kernel.invoke(plugin_name="python", function_name="execute_code", code="x = 41")
@@ -215,13 +223,6 @@ async def semantic_kernel(endpoint, scratch):
     check(out.startswith("Status:\nSuccess\nResult:\n42\n"), f"semantic kernel state persists through the kernel: {out!r}")
     out = await tool.execute_code("print('hi')\n1/0")
     check(out.startswith("Status:\nFailure\n") and "Stdout:\nhi\n" in out and "ZeroDivisionError" in out, f"semantic kernel failure: {out!r}")
-    local = os.path.join(scratch, "data.csv")
-    with open(local, "wb") as f:
-        f.write(b"a,b\n1,2\n")
-    meta = await tool.upload_file(local_file_path=local)
-    check((meta.full_path, meta.size_in_bytes) == ("/mnt/data/data.csv", 8), f"semantic kernel upload: {meta}")
-    out = await tool.execute_code("open('/mnt/data/data.csv').read()")
-    check("Result:\na,b\n1,2\n" in out, f"semantic kernel code sees upload: {out!r}")
     names = [m.filename for m in await tool.list_files()]
     check("data.csv" in names, f"semantic kernel list: {names}")
     await tool.execute_code(WRITE_BINARY)
@@ -232,6 +233,15 @@ async def semantic_kernel(endpoint, scratch):
         check(False, "semantic kernel missing file: no error")
     except FunctionExecutionException as e:
         check("status code 404" in str(e), f"semantic kernel missing file: {e}")
+    # SK 1.45.0's upload after an execution: the pool refuses the mislabelled body, saying why.
+    # It answers before reading the body, so the connection may close under the client first.
+    try:
+        await tool.upload_file(local_file_path=local)
+        check(False, "semantic kernel upload after execute: no error")
+    except FunctionExecutionException as e:
+        check("status code 400" in str(e) and "multipart/form-data" in str(e), f"semantic kernel upload after execute: {e}")
+    except httpx.TransportError:
+        pass
     await tool.http_client.aclose()
     return "semantic-kernel SessionsPythonTool"
 
