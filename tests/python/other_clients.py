@@ -66,16 +66,24 @@ def langchain_python(endpoint):
 
 
 def adsci(endpoint):
+    import requests
     from azure_dynamic_sessions_code_interpreter import CodeInterpreterTool
 
     tool = CodeInterpreterTool(pool_management_endpoint=endpoint, session_id=str(uuid.uuid4()))
     tool.access_token_provider = lambda: TOKEN
     r = tool.execute("sum(range(10))")
     check(r["status"] == "Success" and r["result"] == 45, f"adsci execute: {r}")
+    tool.execute("x = 41")
+    r = tool.execute("x + 1")
+    check(r["result"] == 42, f"adsci state persists: {r}")
+    r = tool.execute("1/0")
+    check(r["status"] == "Failure" and "ZeroDivisionError" in r["stderr"], f"adsci failure: {r}")
     meta = tool.upload_file(data=io.BytesIO(b"hello"), remote_file_path="hello.txt")
     check(meta.filename == "hello.txt", f"adsci upload: {meta}")
     check(tool.download_file(remote_file_path="hello.txt").read() == b"hello", "adsci download")
     check(any(f.filename == "hello.txt" for f in tool.list_files()), "adsci list")
+    e = raises(lambda: tool.download_file(remote_file_path="missing.txt"), requests.HTTPError, "adsci missing file")
+    check(e.response.status_code == 404, f"adsci missing file status: {e}")
     return "azure-dynamic-sessions-code-interpreter"
 
 
