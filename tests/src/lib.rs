@@ -85,9 +85,17 @@ fn install_requirements(python: &std::path::Path, reqs: &std::path::Path) {
     );
 }
 
-/// An emulator builder with the suites' defaults: the pool interpreter, one pre-warmed session.
+/// Entries per page of the suites' pools: small, so that every list the client makes
+/// follows `nextLink` pages.
+pub const PAGE_SIZE: usize = 2;
+
+/// An emulator builder with the suites' defaults: the pool interpreter, one pre-warmed session,
+/// pages of [`PAGE_SIZE`] entries.
 pub fn pool() -> EmulatorBuilder {
-    Emulator::builder().python(pool_python()).prewarm(1)
+    Emulator::builder()
+        .python(pool_python())
+        .prewarm(1)
+        .page_size(PAGE_SIZE)
 }
 
 /// Start `builder`, panicking with the reason when the pool cannot start.

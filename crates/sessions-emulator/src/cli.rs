@@ -82,6 +82,24 @@ pub struct ServeArgs {
     /// Isolation mode.
     #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
     pub isolation: IsolationArg,
+    /// Entries per page of file listings and session lists, followed by `nextLink`
+    /// (default: sessions by 300, as the service does; files in one page).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: Option<u32>,
+    /// Serve https with a certificate generated for 127.0.0.1, localhost and ::1, signed by a
+    /// generated CA (its path is printed on stderr).
+    #[arg(long)]
+    pub tls: bool,
+    /// Write the generated CA certificate (PEM) here (default: tls-ca.pem in the data
+    /// directory). Implies --tls.
+    #[arg(long, value_name = "FILE", conflicts_with = "tls_cert")]
+    pub tls_ca_out: Option<PathBuf>,
+    /// Serve https with this certificate chain (PEM) instead of a generated one.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -114,6 +132,15 @@ impl ServeArgs {
         if let Some(d) = &self.data_dir {
             b = b.data_dir(d.clone());
         }
+        if let Some(n) = self.page_size {
+            b = b.page_size(n as usize);
+        }
+        b = match (&self.tls_cert, &self.tls_key, &self.tls_ca_out) {
+            (Some(cert), Some(key), _) => b.tls_files(cert, key),
+            (_, _, Some(ca_out)) => b.tls_ca_out(ca_out),
+            _ if self.tls => b.tls(),
+            _ => b,
+        };
         b
     }
 }
@@ -147,6 +174,12 @@ pub async fn run_cli(args: ServeArgs) -> Result<(), EmulatorError> {
     }
     args.check()?;
     let handle = args.builder().start().await?;
+    if let Some(path) = handle.ca_certificate_path() {
+        eprintln!(
+            "TLS: trust the generated CA certificate {} (for example SSL_CERT_FILE or NODE_EXTRA_CA_CERTS); it is new on every start",
+            path.display()
+        );
+    }
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", handle.endpoint());
@@ -176,6 +209,7 @@ async fn wait_for_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TlsConfig;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -199,5 +233,38 @@ mod tests {
         );
         assert!(args(&["--host", "127.0.0.1"]).check().is_ok());
         assert!(args(&[]).check().is_ok());
+    }
+
+    #[test]
+    fn tls_options_select_the_certificate() {
+        let tls = |a: &[&str]| args(a).builder().config_ref().tls.clone();
+        assert_eq!(tls(&[]), None);
+        assert_eq!(tls(&["--tls"]), Some(TlsConfig::Generated { ca_out: None }));
+        assert_eq!(
+            tls(&["--tls-ca-out", "ca.pem"]),
+            Some(TlsConfig::Generated {
+                ca_out: Some("ca.pem".into())
+            })
+        );
+        assert_eq!(
+            tls(&["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"]),
+            Some(TlsConfig::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        let parse =
+            |a: &[&str]| Wrap::try_parse_from(std::iter::once("serve").chain(a.iter().copied()));
+        assert!(
+            parse(&["--tls-cert", "c.pem"]).is_err(),
+            "a certificate needs its key"
+        );
+        assert!(parse(&["--tls-key", "k.pem"]).is_err());
+        assert!(parse(&["--tls-ca-out", "a", "--tls-cert", "c", "--tls-key", "k"]).is_err());
+        assert_eq!(
+            args(&["--page-size", "2"]).builder().config_ref().page_size,
+            Some(2)
+        );
+        assert!(parse(&["--page-size", "0"]).is_err());
     }
 }

@@ -76,6 +76,34 @@ pub struct EmulatorConfig {
     /// Soft disk quota of each session's `/mnt/data` in bytes (default 4 GiB; `None`:
     /// none): uploads past it get 413, and a session still writing past it is stopped.
     pub disk_quota_bytes: Option<u64>,
+    /// Entries per page of file listings and session lists, followed by `nextLink` (and
+    /// `skip`). `None` (the default): session lists page by 300, as the service does, and
+    /// file listings come in one page, since several clients never follow `nextLink` there.
+    pub page_size: Option<usize>,
+    /// Serve https instead of http (default: http).
+    pub tls: Option<TlsConfig>,
+}
+
+/// Sessions per page of `listSessions` when no page size is configured (the service's).
+pub const DEFAULT_SESSION_PAGE_SIZE: usize = 300;
+
+/// Where the https certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsConfig {
+    /// A certificate generated at start for `127.0.0.1`, `localhost` and `::1` (and the bound
+    /// host), signed by a CA generated with it. The CA certificate (PEM) is written to
+    /// `ca_out`, else to `tls-ca.pem` in the data directory.
+    Generated {
+        /// Where to write the CA certificate.
+        ca_out: Option<PathBuf>,
+    },
+    /// A certificate chain and its private key, both PEM files.
+    Files {
+        /// The certificate chain (leaf first).
+        cert: PathBuf,
+        /// The private key (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
 }
 
 impl Default for EmulatorConfig {
@@ -99,11 +127,23 @@ impl Default for EmulatorConfig {
             pool_name: "local".to_string(),
             max_json_body_bytes: 4 << 20,
             disk_quota_bytes: Some(4 << 30),
+            page_size: None,
+            tls: None,
         }
     }
 }
 
 impl EmulatorConfig {
+    /// Sessions per page of `listSessions` and `.management/listSessions`.
+    pub fn session_page_size(&self) -> usize {
+        self.page_size.unwrap_or(DEFAULT_SESSION_PAGE_SIZE).max(1)
+    }
+
+    /// Entries per page of a file listing.
+    pub fn file_page_size(&self) -> usize {
+        self.page_size.unwrap_or(usize::MAX).max(1)
+    }
+
     /// The effective reaper interval.
     pub fn effective_reap_interval(&self) -> Duration {
         self.reap_interval.unwrap_or_else(|| {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use crate::api_version::ApiVersion;
 use crate::config::MAX_TIMEOUT;
 use crate::error::ApiError;
 use crate::runtime::{PoolType, PythonRun, RunOutcome, RunStatus, ShellRun};
@@ -180,13 +181,45 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// Parse an execution body (`legacy` selects the `code/execute` family).
+/// Which route an execution body came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST executions` at this api-version.
+    Executions(ApiVersion),
+    /// The legacy `POST code/execute`.
+    CodeExecute,
+}
+
+/// How `code` is given (`codeInputType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeInput {
+    /// `Inline` or `InlineText` (or absent): as given.
+    Text,
+    /// `InlineBase64`: standard base64.
+    Base64,
+}
+
+fn code_input(f: &Fields) -> Result<CodeInput, ApiError> {
+    match f.str("codeinputtype", "codeInputType")? {
+        None => Ok(CodeInput::Text),
+        Some(t) if t.eq_ignore_ascii_case("inline") || t.eq_ignore_ascii_case("inlinetext") => {
+            Ok(CodeInput::Text)
+        }
+        Some(t) if t.eq_ignore_ascii_case("inlinebase64") => Ok(CodeInput::Base64),
+        Some(t) => Err(ApiError::validation(format!(
+            "'codeInputType' must be 'Inline', 'InlineBase64' or 'InlineText', not '{t}'."
+        ))),
+    }
+}
+
+/// Parse an execution body sent to `route`.
 pub fn parse_request(
     body: &[u8],
     pool: PoolType,
     strict: bool,
-    legacy: bool,
+    route: Route,
 ) -> Result<ExecRequest, ApiError> {
+    let legacy = route == Route::CodeExecute;
     let f = Fields::new(unwrap_properties(parse_object(body)?, legacy, strict)?);
 
     let asynchronous = match f.str("executiontype", "executionType")? {
@@ -225,11 +258,16 @@ pub fn parse_request(
                     "Shell execution is not supported on 'code/execute'; use 'executions' with 'shellCommand'.",
                 ));
             }
-            if f.has("code") || f.has("codeinputtype") || f.has("pythoncode") {
+            // The 2025-10-02-preview definitions' shell example sends `codeInputType` next to
+            // `shellCommand`; at 2025-02-02-preview the service refused it (langchain-azure#445).
+            let input_type_ok =
+                matches!(route, Route::Executions(v) if v >= ApiVersion::V2025_10_02);
+            if f.has("code") || f.has("pythoncode") || (f.has("codeinputtype") && !input_type_ok) {
                 return Err(ApiError::properties(
-                    "This is a shell session pool: send 'shellCommand' (and optionally 'stdin'); 'code' and 'codeInputType' are not accepted.",
+                    "This is a shell session pool: send 'shellCommand' or 'execCommandAndArgs' (and optionally 'stdin'); 'code' is not accepted, nor 'codeInputType' before api-version 2025-10-02-preview.",
                 ));
             }
+            code_input(&f)?;
             let command = match (
                 f.str("shellcommand", "shellCommand")?,
                 f.0.get("execcommandandargs"),
@@ -280,14 +318,9 @@ pub fn parse_request(
                     .ok_or_else(|| ApiError::properties("The 'code' property is required."))?,
                 None => return Err(ApiError::properties("The 'code' property is required.")),
             };
-            let code = match f.str("codeinputtype", "codeInputType")? {
-                None => code,
-                Some(t)
-                    if t.eq_ignore_ascii_case("inline") || t.eq_ignore_ascii_case("inlinetext") =>
-                {
-                    code
-                }
-                Some(t) if t.eq_ignore_ascii_case("inlinebase64") => {
+            let code = match code_input(&f)? {
+                CodeInput::Text => code,
+                CodeInput::Base64 => {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(code.trim())
                         .map_err(|e| {
@@ -297,20 +330,20 @@ pub fn parse_request(
                         ApiError::validation("'code' does not decode to UTF-8 text.")
                     })?
                 }
-                Some(t) => {
-                    return Err(ApiError::validation(format!(
-                        "'codeInputType' must be 'Inline', 'InlineBase64' or 'InlineText', not '{t}'."
-                    )));
-                }
             };
             RunKind::Python(PythonRun {
                 code,
                 timeout,
                 max_output,
-                jupyter_format: f.bool(
-                    "returnjupyterformatexecutionresult",
-                    "returnJupyterFormatExecutionResult",
-                )?,
+                // The definitions' name, else the examples' `returnJupyterFormat`.
+                jupyter_format: if f.has("returnjupyterformatexecutionresult") {
+                    f.bool(
+                        "returnjupyterformatexecutionresult",
+                        "returnJupyterFormatExecutionResult",
+                    )?
+                } else {
+                    f.bool("returnjupyterformat", "returnJupyterFormat")?
+                },
             })
         }
     };
@@ -430,6 +463,8 @@ pub fn to_legacy(o: &RunOutcome) -> LegacyExecution {
 mod tests {
     use super::*;
 
+    const CURRENT: Route = Route::Executions(ApiVersion::V2025_10_02);
+
     #[test]
     fn timeouts_must_be_json_integers() {
         for bad in [
@@ -442,14 +477,14 @@ mod tests {
             "18446744073709551616",
         ] {
             let body = format!(r#"{{"code":"1","timeoutInSeconds":{bad}}}"#);
-            let e = parse_request(body.as_bytes(), PoolType::Python, false, false).unwrap_err();
+            let e = parse_request(body.as_bytes(), PoolType::Python, false, CURRENT).unwrap_err();
             assert_eq!(e.status, 400, "{bad}");
         }
         let ok = parse_request(
             br#"{"code":"1","timeoutInSeconds":5}"#,
             PoolType::Python,
             false,
-            false,
+            CURRENT,
         );
         match ok.unwrap().kind {
             RunKind::Python(p) => assert_eq!(p.timeout, Duration::from_secs(5)),
@@ -463,7 +498,7 @@ mod tests {
             br#"{"codeInputType":"inline","executionType":"synchronous","code":"1+1","timeoutInSeconds":999}"#,
             PoolType::Python,
             false,
-            false,
+            CURRENT,
         )
         .unwrap();
         match r.kind {
@@ -474,18 +509,18 @@ mod tests {
             RunKind::Shell(_) => panic!("python expected"),
         }
         let wrapped = br#"{"properties":{"code":"1"}}"#;
-        assert!(parse_request(wrapped, PoolType::Python, false, false).is_ok());
-        let e = parse_request(wrapped, PoolType::Python, true, false).unwrap_err();
+        assert!(parse_request(wrapped, PoolType::Python, false, CURRENT).is_ok());
+        let e = parse_request(wrapped, PoolType::Python, true, CURRENT).unwrap_err();
         assert_eq!(e.code, "SessionPropertiesMissing");
-        let e = parse_request(br#"{"code":"1"}"#, PoolType::Shell, false, false).unwrap_err();
+        let e = parse_request(br#"{"code":"1"}"#, PoolType::Shell, false, CURRENT).unwrap_err();
         assert_eq!(e.code, "SessionPropertiesMissing");
-        let e = parse_request(b"{nope", PoolType::Python, false, false).unwrap_err();
+        let e = parse_request(b"{nope", PoolType::Python, false, CURRENT).unwrap_err();
         assert_eq!(e.code, "SessionRequestValidationFailed");
         let r = parse_request(
             br#"{"execCommandAndArgs":["echo","a b"]}"#,
             PoolType::Shell,
             false,
-            false,
+            CURRENT,
         )
         .unwrap();
         match r.kind {
@@ -496,7 +531,7 @@ mod tests {
             br#"{"properties":{"codeInputType":"InlineBase64","code":"MSsx"}}"#,
             PoolType::Python,
             false,
-            true,
+            Route::CodeExecute,
         )
         .unwrap();
         match r.kind {

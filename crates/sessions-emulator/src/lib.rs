@@ -28,6 +28,10 @@
 //!
 //! Errors are `{"error":{"code","message"}}` with an `x-ms-error-code` header.
 //!
+//! With [`EmulatorBuilder::tls`] (`--tls`) the pool serves https with a certificate generated
+//! at start, signed by a CA whose certificate [`EmulatorHandle::ca_certificate_pem`] gives;
+//! [`EmulatorBuilder::tls_files`] serves your own.
+//!
 //! # Decisions where the reference is uncertain
 //! * **Status codes**: a code error, timeout or out-of-memory is HTTP 200 with status `Failed`
 //!   (legacy `Failure`). Synchronous executions answer 200, asynchronous ones 202 with status
@@ -37,8 +41,9 @@
 //!   `SessionRequestNotSupported`, as are unknown paths and methods. Malformed JSON, a
 //!   non-object body, malformed multipart or a missing `file` part are 400
 //!   `SessionRequestValidationFailed` with a message naming the problem.
-//! * **Identifiers**: 4–128 characters of ASCII letters, digits and `| - & ^ % $ # ( ) { } [ ] ; < >`
-//!   (the documented set) plus `_` and `.` (allowed by the spec's pattern and common in ids).
+//! * **Identifiers**: the definitions' pattern: 4–128 characters of ASCII letters, digits and
+//!   ``_ | } { [ ] : " ; ' < > ? / . , @ # $ % ^ & * ( ) - + = ! ~ ` ``. They never name a host
+//!   path (sessions live in slot directories the pool names).
 //! * **Body envelope**: `executions` accepts both a flat body and a `properties` envelope;
 //!   strict mode rejects the envelope with `SessionPropertiesMissing`. `code/execute` accepts
 //!   the envelope and (not in strict mode) a flat body; it also accepts `pythonCode` for
@@ -49,7 +54,8 @@
 //! * **Timeouts**: `timeoutInSeconds` is capped at 220 s and defaults to 220 s when absent; 0
 //!   is rejected. `outputStreamsMaxLength` truncates only when given (no default of 4096).
 //! * **Shell pools**: `shellCommand` or `execCommandAndArgs` (shell-quoted and joined) plus
-//!   optional `stdin`; `code`/`codeInputType` give 400 `SessionPropertiesMissing`; `status`
+//!   optional `stdin`; `code` gives 400 `SessionPropertiesMissing`, and so does `codeInputType`
+//!   before 2025-10-02-preview (whose definitions' shell example sends it); `status`
 //!   is the exit code as a string (a timeout or memory kill gives `Failed`); `result` has no
 //!   `executionResult`. `code/execute` on a shell pool is `SessionRequestNotSupported`.
 //! * **Images**: when the runtime reports an open matplotlib figure on a successful run, the
@@ -58,8 +64,10 @@
 //!   Several open figures come back as a list of such objects, in figure-number order (the
 //!   service's behaviour with several figures is not documented; a list loses none of them).
 //! * **Headers**: execution responses carry `operation-id` (the caller's `operation-id` header
-//!   when it is a plain token of at most 128 characters, else a UUID) and, on `executions`, a
-//!   relative `Operation-Location: /executions/{id}?api-version=..&identifier=..`. Python pools
+//!   whatever its characters, else a UUID) and, on `executions`, an absolute
+//!   `Operation-Location: {scheme}://{host}{base path}executions/{id}?api-version=..&identifier=..`
+//!   (the id percent-escaped). Both `returnJupyterFormatExecutionResult` and the examples'
+//!   `returnJupyterFormat` ask for Jupyter-format results. Python pools
 //!   add the `X-Ms-*` timing headers; `x-ms-session-guid` is the session's etag.
 //! * **Pool full**: 429 `SessionPoolCapacityExceeded`, no `Retry-After`.
 //! * **Files**: `path` may be relative to `/mnt/data` or absolute under it; uploads create the
@@ -80,32 +88,38 @@
 //!   allocates; `.management/getSession` never does (unknown → 400
 //!   `SessionWithIdentifierNotFound`). `DELETE session` answers 204 even for an unknown
 //!   identifier; `.management/stopSession` of an unknown identifier is 400
-//!   `SessionWithIdentifierNotFound`. Sessions are listed oldest first; pages hold 300,
-//!   selected by `skip` (or `offset`/`limit`); `.management/listSessions`'s `count` is the
-//!   total number of sessions.
+//!   `SessionWithIdentifierNotFound`. Sessions are listed oldest first; pages hold 300 (or the
+//!   configured page size), selected by `skip` (or `offset`/`limit`), with an absolute
+//!   `nextLink`; `.management/listSessions`'s `count` is the total number of sessions. File
+//!   listings come in one page unless a page size is configured, then page the same way.
 //! * **Auth**: `audience` mode checks `aud` only (no signature, expiry or issuer checks);
 //!   a trailing `/` on the audience is tolerated. Failures are 401 `Unauthorized` with
 //!   `WWW-Authenticate: Bearer`.
 //! * **Metadata**: the Python version and installed packages come from the configured
-//!   interpreter; an extra `emulator` object reports the isolation in force and the limits.
+//!   interpreter; `jupyterKernel` is there on every pool type (`bash` on shell pools); an extra
+//!   `emulator` object reports the isolation in force and the limits.
 #![deny(missing_docs)]
 
-pub mod api_version;
-pub mod auth;
+mod api_version;
+mod auth;
 pub mod cli;
-pub mod config;
-pub mod error;
-pub mod execution;
-pub mod files;
+mod config;
+mod error;
+mod execution;
+mod files;
 pub mod python_env;
-pub mod routes;
+mod routes;
+// Not part of the API: reachable for the crate's own runtime and attack tests, which drive
+// interpreters without the HTTP layer. Use the types re-exported below.
+#[doc(hidden)]
 pub mod runtime;
-pub mod server;
-pub mod sessions;
-pub mod shapes;
+mod server;
+mod sessions;
+mod shapes;
+mod tls;
 
 pub use cli::{ServeArgs, run_cli};
-pub use config::{AuthMode, EmulatorConfig};
-pub use error::ApiError;
-pub use runtime::{IsolationMode, IsolationReport, PoolType};
+pub use config::{AuthMode, DEFAULT_MAX_UPLOAD_BYTES, EmulatorConfig, MAX_TIMEOUT, TlsConfig};
+pub use runtime::{IsolationMode, IsolationReport, PoolType, RuntimeError};
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
+pub use tls::TlsError;

@@ -1,19 +1,20 @@
 //! The embeddable server: [`Emulator::builder`] → [`EmulatorBuilder::start`] → [`EmulatorHandle`].
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{OnceCell, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{AuthMode, EmulatorConfig};
+use crate::config::{AuthMode, EmulatorConfig, TlsConfig};
 use crate::routes::{self, AppState};
 use crate::runtime::{
     IsolationMode, IsolationReport, PoolType, Runtime, RuntimeConfig, RuntimeError, WarmPool,
 };
 use crate::sessions::{SessionManager, spawn_reaper};
+use crate::tls::{self, PoolListener, TlsError};
 
 /// How long a shutdown waits for in-flight requests before it stops them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -48,6 +49,9 @@ pub enum EmulatorError {
     /// The runtime could not start.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// https could not be set up (unreadable or mismatched certificate and key files).
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// Entry point: `Emulator::builder().start().await`.
@@ -150,6 +154,37 @@ impl EmulatorBuilder {
         self.config.max_upload_bytes = bytes;
         self
     }
+    /// Serve https with a certificate generated at start for `127.0.0.1`, `localhost` and `::1`,
+    /// signed by a CA generated with it; the CA certificate is written to `tls-ca.pem` in the
+    /// data directory (or [`tls_ca_out`](Self::tls_ca_out)) and given by
+    /// [`EmulatorHandle::ca_certificate_pem`].
+    pub fn tls(mut self) -> Self {
+        if !matches!(self.config.tls, Some(TlsConfig::Generated { .. })) {
+            self.config.tls = Some(TlsConfig::Generated { ca_out: None });
+        }
+        self
+    }
+    /// Like [`tls`](Self::tls), writing the CA certificate (PEM) to `path`.
+    pub fn tls_ca_out(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.tls = Some(TlsConfig::Generated {
+            ca_out: Some(path.into()),
+        });
+        self
+    }
+    /// Serve https with your own certificate chain and private key (PEM files).
+    pub fn tls_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.config.tls = Some(TlsConfig::Files {
+            cert: cert.into(),
+            key: key.into(),
+        });
+        self
+    }
+    /// Entries per page of file listings and session lists (default: sessions by 300, files
+    /// in one page); small values make clients follow `nextLink`.
+    pub fn page_size(mut self, entries: usize) -> Self {
+        self.config.page_size = Some(entries.max(1));
+        self
+    }
 
     /// The configuration so far.
     pub fn config_ref(&self) -> &EmulatorConfig {
@@ -193,6 +228,16 @@ impl EmulatorBuilder {
             })?;
         }
 
+        // Before the runtime starts: a bad certificate or key fails fast.
+        let tls = match &config.tls {
+            Some(t) => Some(tls::prepare(t, &root, &config.host)?),
+            None => None,
+        };
+        let (tls_server, ca) = match tls {
+            Some(p) => (Some(p.server), p.ca),
+            None => (None, None),
+        };
+
         let runtime = Runtime::new(RuntimeConfig {
             python: config.python.clone(),
             pool_type: config.pool_type,
@@ -223,10 +268,21 @@ impl EmulatorBuilder {
                 addr: addr.to_string(),
                 source,
             })?;
-        let endpoint = match local {
-            SocketAddr::V4(a) => format!("http://{}:{}/", a.ip(), a.port()),
-            SocketAddr::V6(a) => format!("http://[{}]:{}/", a.ip(), a.port()),
+        let scheme = if tls_server.is_some() {
+            "https"
+        } else {
+            "http"
         };
+        let endpoint = match local {
+            SocketAddr::V4(a) => format!("{scheme}://{}:{}/", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("{scheme}://[{}]:{}/", a.ip(), a.port()),
+        };
+        let tls_on = tls_server.is_some();
+        let listener =
+            PoolListener::new(listener, tls_server).map_err(|source| EmulatorError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
 
         let state = Arc::new(AppState {
             config,
@@ -235,6 +291,8 @@ impl EmulatorBuilder {
             started_at: SystemTime::now(),
             staging,
             metadata: OnceCell::new(),
+            local_addr: local,
+            tls: tls_on,
         });
         let app = tower::ServiceExt::map_request(routes::router(state), routes::normalize_path);
         let make = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
@@ -261,6 +319,7 @@ impl EmulatorBuilder {
         tracing::info!(%endpoint, isolation = %isolation.detail, "sessions emulator listening");
         Ok(EmulatorHandle {
             endpoint,
+            ca,
             addr: local,
             isolation,
             stop,
@@ -273,6 +332,8 @@ impl EmulatorBuilder {
 #[derive(Debug)]
 pub struct EmulatorHandle {
     endpoint: String,
+    /// The generated CA certificate (PEM) and where it was written.
+    ca: Option<(String, PathBuf)>,
     addr: SocketAddr,
     isolation: IsolationReport,
     stop: watch::Sender<bool>,
@@ -280,9 +341,21 @@ pub struct EmulatorHandle {
 }
 
 impl EmulatorHandle {
-    /// The pool management endpoint, e.g. `http://127.0.0.1:40123/` (always ends with `/`).
+    /// The pool management endpoint, e.g. `http://127.0.0.1:40123/` (`https://` behind TLS;
+    /// always ends with `/`).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The generated CA's certificate (PEM) that clients trust to reach the pool over https
+    /// ([`EmulatorBuilder::tls`]); `None` over http or with your own certificate.
+    pub fn ca_certificate_pem(&self) -> Option<&str> {
+        self.ca.as_ref().map(|(pem, _)| pem.as_str())
+    }
+
+    /// Where that CA certificate was written (for `SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`, ...).
+    pub fn ca_certificate_path(&self) -> Option<&Path> {
+        self.ca.as_ref().map(|(_, path)| path.as_path())
     }
 
     /// The bound socket address.

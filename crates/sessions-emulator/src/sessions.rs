@@ -372,11 +372,6 @@ impl SessionManager {
         self.map().len()
     }
 
-    /// True when there are no sessions.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Remove sessions idle for longer than the cooldown (not while they run code).
     pub fn reap(&self) -> usize {
         let now = SystemTime::now();

@@ -119,11 +119,15 @@ pub struct FileInfo {
     pub directory: Option<String>,
 }
 
-/// `{"value":[...]}` list wrapper of the current family.
+/// `{"value":[...],"nextLink":...}` file list of the current family.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FileList {
-    /// The entries.
+    /// The entries of this page.
     pub value: Vec<FileInfo>,
+    /// Absolute URL of the next page, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
 }
 
 /// Legacy file list: `{"$id":"1","value":[{"$id":"2","properties":{"$id":"3",...}}]}`.

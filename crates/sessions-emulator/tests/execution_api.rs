@@ -33,7 +33,7 @@ async fn current_execution_shape_headers_and_state() {
     assert!(
         r.header("operation-location")
             .unwrap()
-            .starts_with(&format!("/executions/{id}?"))
+            .starts_with(&format!("{}executions/{id}?", emu.handle.endpoint()))
     );
     for h in [
         "x-ms-session-guid",

@@ -107,7 +107,9 @@ impl SessionDir {
         }
     }
 
-    /// List the directory `parts` (recursively when asked), sorted by path; links are skipped.
+    /// The first `limit` entries of the directory `parts` (recursively when asked), sorted by
+    /// (parent, name); links are skipped. Directories are walked in that order, so a page
+    /// reads only the entries before its end, and holds one directory handle at a time.
     pub fn list(
         &self,
         parts: &[String],
@@ -115,30 +117,37 @@ impl SessionDir {
         limit: usize,
     ) -> Result<Vec<Entry>, ApiError> {
         let mut out = Vec::new();
-        let mut stack = vec![(self.dir(parts)?, parts.to_vec())];
-        while let Some((fd, rel)) = stack.pop() {
+        let mut pending = vec![parts.to_vec()];
+        while let Some(rel) = pending.pop() {
             if out.len() >= limit {
                 break;
             }
-            for (name, st) in read_entries(&fd).map_err(|e| ApiError::io(&e, "the directory"))? {
-                if out.len() >= limit {
-                    break;
-                }
+            let fd = match self.dir(&rel) {
+                Ok(fd) => fd,
+                Err(e) if rel.len() == parts.len() => return Err(e),
+                // A directory swapped for a link since it was listed: skipped.
+                Err(_) => continue,
+            };
+            // Sorted by name.
+            let entries = read_entries(&fd).map_err(|e| ApiError::io(&e, "the directory"))?;
+            drop(fd);
+            let mut subdirs = Vec::new();
+            for (name, st) in entries {
                 let Some(entry) = entry_of(&name, rel.clone(), &st) else {
                     continue;
                 };
                 if recursive && entry.kind == EntryKind::Directory && rel.len() < MAX_DEPTH {
-                    // A directory swapped for a link since `statat` fails to open: skipped.
-                    if let Ok(sub) = open_beneath(&fd, &name, OFlags::RDONLY | OFlags::DIRECTORY) {
-                        let mut sub_rel = rel.clone();
-                        sub_rel.push(name.clone());
-                        stack.push((sub, sub_rel));
-                    }
+                    let mut sub = rel.clone();
+                    sub.push(name);
+                    subdirs.push(sub);
                 }
-                out.push(entry);
+                if out.len() < limit {
+                    out.push(entry);
+                }
             }
+            // Visited in name order: the stack pops the first subdirectory first.
+            pending.extend(subdirs.into_iter().rev());
         }
-        out.sort_by(|a, b| (&a.dir, &a.name).cmp(&(&b.dir, &b.name)));
         Ok(out)
     }
 

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
+use super::links::{PoolUrl, operation_id};
 use super::{Params, Shared};
 use crate::api_version::{ApiVersion, Family};
 use crate::error::ApiError;
@@ -17,25 +18,6 @@ use crate::execution;
 use crate::runtime::PoolType;
 use crate::sessions::Allocation;
 use crate::shapes::{SessionInfo, SessionList};
-
-/// Page size of `listSessions`.
-pub const PAGE_SIZE: usize = 300;
-
-/// Valid caller-chosen `operation-id`, else a fresh UUID.
-fn operation_id(headers: &HeaderMap) -> String {
-    headers
-        .get("operation-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 128
-                && v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
-        })
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-}
 
 fn header(map: &mut HeaderMap, name: &'static str, value: String) {
     if let Ok(v) = HeaderValue::from_str(&value) {
@@ -107,6 +89,7 @@ pub fn timing_headers(
 pub async fn execute(
     State(st): State<Shared>,
     params: Params,
+    pool_url: PoolUrl,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -114,14 +97,19 @@ pub async fn execute(
     let body = super::json_body(body, st.config.max_json_body_bytes)?;
     let version = params.version(Family::Current, "executions")?;
     let identifier = params.identifier()?;
-    let mut req = execution::parse_request(&body, st.config.pool_type, st.config.strict, false)?;
+    let mut req = execution::parse_request(
+        &body,
+        st.config.pool_type,
+        st.config.strict,
+        execution::Route::Executions(version),
+    )?;
     if version >= ApiVersion::V2025_10_02 {
         req.kind
             .default_max_output(execution::DEFAULT_OUTPUT_STREAMS_MAX_LENGTH);
     }
     let alloc = st.session(&identifier).await?;
     let slot = alloc.session.slot()?;
-    let id = operation_id(&headers);
+    let id = operation_id(&headers)?;
     let shell = st.config.pool_type == PoolType::Shell;
 
     let mut out_headers = HeaderMap::new();
@@ -129,11 +117,7 @@ pub async fn execute(
     header(
         &mut out_headers,
         "operation-location",
-        format!(
-            "/executions/{id}?api-version={}&identifier={}",
-            version.as_str(),
-            percent_encoding::utf8_percent_encode(&identifier, percent_encoding::NON_ALPHANUMERIC)
-        ),
+        pool_url.operation_location(&id, version.as_str(), &identifier),
     );
 
     if req.asynchronous {
@@ -222,26 +206,16 @@ pub async fn delete_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Absolute URL of a page, from the request's Host header.
-pub fn page_link(headers: &HeaderMap, path: &str, params: &Params, skip: usize) -> Option<String> {
-    let host = headers.get(http::header::HOST)?.to_str().ok()?;
-    let version = params.get("api-version").unwrap_or_default();
-    Some(format!(
-        "http://{host}/{path}?api-version={}&skip={skip}",
-        percent_encoding::utf8_percent_encode(version, percent_encoding::NON_ALPHANUMERIC)
-    ))
-}
-
-/// Paging: `skip` (or `offset`) and `limit` capped at the page size.
-pub fn paging(params: &Params) -> Result<(usize, usize), ApiError> {
+/// The page a list request asks for: `skip` (or `offset`) and `limit`, capped at `page_size`.
+pub fn paging(params: &Params, page_size: usize) -> Result<(usize, usize), ApiError> {
     let skip = match params.uint("skip")? {
         Some(s) => s,
         None => params.uint("offset")?.unwrap_or(0),
     };
     let limit = params
         .uint("limit")?
-        .unwrap_or(PAGE_SIZE)
-        .clamp(1, PAGE_SIZE);
+        .unwrap_or(page_size)
+        .clamp(1, page_size.max(1));
     Ok((skip, limit))
 }
 
@@ -249,10 +223,10 @@ pub fn paging(params: &Params) -> Result<(usize, usize), ApiError> {
 pub async fn list_sessions(
     State(st): State<Shared>,
     params: Params,
-    headers: HeaderMap,
+    pool_url: PoolUrl,
 ) -> Result<Json<SessionList>, ApiError> {
-    params.version(Family::SessionManagement, "listSessions")?;
-    let (skip, limit) = paging(&params)?;
+    let version = params.version(Family::SessionManagement, "listSessions")?;
+    let (skip, limit) = paging(&params, st.config.session_page_size())?;
     let all = st.sessions.all();
     let cooldown = st.sessions.cooldown();
     let sessions: Vec<SessionInfo> = all
@@ -262,9 +236,15 @@ pub async fn list_sessions(
         .map(|s| s.info(cooldown))
         .collect();
     let next = skip + sessions.len();
-    let next_link = (next < all.len())
-        .then(|| page_link(&headers, "listSessions", &params, next))
-        .flatten();
+    let next_link = (next < all.len()).then(|| {
+        pool_url.link(
+            "listSessions",
+            &[
+                ("api-version", version.as_str()),
+                ("skip", &next.to_string()),
+            ],
+        )
+    });
     Ok(Json(SessionList {
         sessions,
         next_link,
@@ -299,14 +279,21 @@ pub async fn metadata(State(st): State<Shared>, params: Params) -> Result<Json<V
             "activeSessions": st.sessions.len(),
         },
     });
-    if st.config.pool_type == PoolType::Python {
-        body["jupyterKernel"] = json!({
+    // Required by the definitions on every pool type.
+    body["jupyterKernel"] = match st.config.pool_type {
+        PoolType::Python => json!({
             "name": "python3",
             "version": facts["python"],
             "projectUrl": "https://github.com/ipython/ipykernel",
             "description": "Python 3 interpreter (emulated kernel)",
-        });
-    }
+        }),
+        PoolType::Shell => json!({
+            "name": "bash",
+            "version": facts["bash"],
+            "projectUrl": "https://www.gnu.org/software/bash/",
+            "description": "Bash shell (emulated kernel)",
+        }),
+    };
     Ok(Json(body))
 }
 
@@ -328,11 +315,26 @@ print(json.dumps({'python':platform.python_version(),'packages':[{'name':n,'vers
     };
     let py = parsed["python"].as_str().unwrap_or("unknown").to_string();
     let packages = parsed.get("packages").cloned().unwrap_or_else(|| json!([]));
-    let runtimes = match pool {
-        PoolType::Python => json!([{ "name": "python", "version": py }]),
+    let (runtimes, bash) = match pool {
+        PoolType::Python => (json!([{ "name": "python", "version": py }]), String::new()),
         PoolType::Shell => {
-            json!([{ "name": "bash", "version": "" }, { "name": "python", "version": py }])
+            let bash = bash_version().await;
+            let runtimes =
+                json!([{ "name": "bash", "version": bash }, { "name": "python", "version": py }]);
+            (runtimes, bash)
         }
     };
-    json!({ "python": py, "packages": packages, "runtimes": runtimes })
+    json!({ "python": py, "bash": bash, "packages": packages, "runtimes": runtimes })
+}
+
+/// `$BASH_VERSION` of the host's bash (empty when it cannot be asked).
+async fn bash_version() -> String {
+    let run = tokio::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", "printf %s \"$BASH_VERSION\""])
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(Duration::from_secs(5), run).await {
+        Ok(Ok(out)) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        _ => String::new(),
+    }
 }

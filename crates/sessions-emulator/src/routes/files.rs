@@ -10,22 +10,26 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use tokio::io::AsyncWriteExt;
 
+use super::current::paging;
+use super::links::PoolUrl;
 use super::{Params, Shared, legacy};
 use crate::api_version::ApiVersion;
 use crate::error::{ApiError, codes};
 use crate::files::{self, Entry, SessionDir, relative_parts};
 use crate::shapes::FileList;
 
-/// Most entries one listing returns.
-const LIST_LIMIT: usize = 10_000;
-
 /// `/files`: list (both families) or upload (current).
-pub async fn files_root(State(st): State<Shared>, params: Params, req: Request) -> Response {
+pub async fn files_root(
+    State(st): State<Shared>,
+    params: Params,
+    pool_url: PoolUrl,
+    req: Request,
+) -> Response {
     let result = async {
         let version = crate::api_version::ApiVersion::parse(params.get("api-version"))?;
         match (req.method().clone(), version.is_legacy()) {
             (Method::GET, true) => legacy::list(&st, &params).await,
-            (Method::GET, false) => list(&st, &params, version).await,
+            (Method::GET, false) => list(&st, &params, &pool_url, version).await,
             (Method::POST, false) => {
                 let mp = Multipart::from_request(req, &()).await;
                 upload(&st, &params, version, mp).await
@@ -127,17 +131,44 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(e.to_string()))?
 }
 
-async fn list(st: &Shared, params: &Params, version: ApiVersion) -> Result<Response, ApiError> {
+/// `GET files`: one page of the listing (everything unless a page size is configured), with
+/// a `nextLink` carrying the request's `path` and `recursive` and the next `skip`.
+async fn list(
+    st: &Shared,
+    params: &Params,
+    pool_url: &PoolUrl,
+    version: ApiVersion,
+) -> Result<Response, ApiError> {
     let recursive = params.flag("recursive")?;
     let parts = path_parts(params)?;
+    let (skip, limit) = paging(params, st.config.file_page_size())?;
     let dir = session_dir(st, params).await?;
     let with_dir = version >= ApiVersion::V2025_10_02;
-    let entries = blocking(move || dir.list(&parts, recursive, LIST_LIMIT)).await?;
+    // One entry past the page tells whether another page follows.
+    let wanted = skip.saturating_add(limit).saturating_add(1);
+    let entries = blocking(move || dir.list(&parts, recursive, wanted)).await?;
+    let more = entries.len() > skip.saturating_add(limit);
     let value = entries
         .iter()
+        .skip(skip)
+        .take(limit)
         .map(|e| files::file_info(e, with_dir))
         .collect();
-    Ok(Json(FileList { value }).into_response())
+    let next_link = more.then(|| {
+        let next = (skip + limit).to_string();
+        let mut query = vec![
+            ("api-version", version.as_str()),
+            ("identifier", params.get("identifier").unwrap_or_default()),
+        ];
+        for key in ["path", "recursive"] {
+            if let Some(v) = params.get(key) {
+                query.push((key, v));
+            }
+        }
+        query.push(("skip", &next));
+        pool_url.link("files", &query)
+    });
+    Ok(Json(FileList { value, next_link }).into_response())
 }
 
 async fn metadata(

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 
 use super::files::{blocking, place, receive, session_dir, stream_file};
+use super::links::operation_id;
 use super::{Params, Shared, current, validate_identifier};
 use crate::api_version::Family;
 use crate::error::ApiError;
@@ -29,22 +30,22 @@ pub async fn execute(
     let started = Instant::now();
     let body = super::json_body(body, st.config.max_json_body_bytes)?;
     params.version(Family::Legacy, "code/execute")?;
-    let req = execution::parse_request(&body, st.config.pool_type, st.config.strict, true)?;
+    let req = execution::parse_request(
+        &body,
+        st.config.pool_type,
+        st.config.strict,
+        execution::Route::CodeExecute,
+    )?;
     let identifier = match params.get("identifier") {
         Some(_) => params.identifier()?,
         None => validate_identifier(req.body_identifier.as_deref())?,
     };
+    let id = operation_id(&headers)?;
     let alloc = st.session(&identifier).await?;
     let slot = alloc.session.slot()?;
     let outcome = execution::run(slot, req.kind).await?;
     alloc.session.touch();
     let mut out = HeaderMap::new();
-    let id = headers
-        .get("operation-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     if let Ok(v) = HeaderValue::from_str(&id) {
         out.insert("operation-id", v);
     }
@@ -55,7 +56,7 @@ pub async fn execute(
 /// `GET files` (legacy): every regular file under `/mnt/data`, with paths relative to it.
 pub async fn list(st: &Shared, params: &Params) -> Result<Response, ApiError> {
     let dir = session_dir(st, params).await?;
-    let entries = blocking(move || dir.list(&[], true, 10_000)).await?;
+    let entries = blocking(move || dir.list(&[], true, usize::MAX)).await?;
     let items = entries
         .iter()
         .filter(|e| e.kind == EntryKind::File)

@@ -4,9 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, Method, StatusCode, header};
 
-use super::current::{page_link, paging};
+use super::current::paging;
+use super::links::PoolUrl;
 use super::{Params, Shared};
 use crate::api_version::Family;
 use crate::error::{ApiError, codes};
@@ -46,16 +47,17 @@ pub async fn get_session(
     Ok(Json(session.view(st.sessions.cooldown())))
 }
 
-/// `.management/listSessions`: `{"value":[...],"count":total,"nextLink":url|null}`, pages of 300.
+/// `.management/listSessions`: `{"value":[...],"count":total,"nextLink":url|null}`, pages of 300
+/// unless configured.
 pub async fn list_sessions(
     State(st): State<Shared>,
     method: Method,
     params: Params,
-    headers: HeaderMap,
+    pool_url: PoolUrl,
 ) -> Result<Json<SessionViewList>, ApiError> {
     method_ok(&method, "listSessions")?;
-    params.version(Family::Management, ".management/listSessions")?;
-    let (skip, limit) = paging(&params)?;
+    let version = params.version(Family::Management, ".management/listSessions")?;
+    let (skip, limit) = paging(&params, st.config.session_page_size())?;
     let all = st.sessions.all();
     let cooldown = st.sessions.cooldown();
     let value: Vec<SessionView> = all
@@ -65,9 +67,15 @@ pub async fn list_sessions(
         .map(|s| s.view(cooldown))
         .collect();
     let next = skip + value.len();
-    let next_link = (next < all.len())
-        .then(|| page_link(&headers, ".management/listSessions", &params, next))
-        .flatten();
+    let next_link = (next < all.len()).then(|| {
+        pool_url.link(
+            ".management/listSessions",
+            &[
+                ("api-version", version.as_str()),
+                ("skip", &next.to_string()),
+            ],
+        )
+    });
     Ok(Json(SessionViewList {
         value,
         count: all.len(),

@@ -3,9 +3,11 @@
 pub mod current;
 pub mod files;
 pub mod legacy;
+pub mod links;
 pub mod management;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -40,6 +42,10 @@ pub struct AppState {
     pub staging: PathBuf,
     /// Lazily computed runtime facts for `metadata`.
     pub metadata: OnceCell<serde_json::Value>,
+    /// The bound address (the authority of links when a request names none).
+    pub local_addr: SocketAddr,
+    /// Whether the pool serves https.
+    pub tls: bool,
 }
 
 /// Handler state.
@@ -116,10 +122,14 @@ impl Params {
     }
 }
 
-/// Characters allowed in an identifier besides ASCII letters and digits.
-pub const IDENTIFIER_EXTRA: &str = "|-&^%$#(){}[];<>_.";
+/// Characters allowed in an identifier besides ASCII letters and digits: the pattern of the
+/// definitions' `#/parameters/SessionIdentifier` (2025-10-02-preview),
+/// ``^[a-zA-Z0-9_|}{\[\]:"";'<>?/.,@#$%^&*()_\-+=!~`]{4,128}$``. Identifiers never reach a
+/// host path: sessions live in slot directories the pool names itself.
+pub const IDENTIFIER_PUNCTUATION: &str = "_|}{[]:\";'<>?/.,@#$%^&*()-+=!~`";
 
-/// Validate an identifier: 4–128 characters, ASCII alphanumerics plus `| - & ^ % $ # ( ) { } [ ] ; < > _ .`.
+/// Validate an identifier: 4–128 characters, ASCII letters and digits plus
+/// [`IDENTIFIER_PUNCTUATION`].
 pub fn validate_identifier(value: Option<&str>) -> Result<String, ApiError> {
     let Some(id) = value.filter(|v| !v.is_empty()) else {
         return Err(ApiError::validation(
@@ -134,16 +144,21 @@ pub fn validate_identifier(value: Option<&str>) -> Result<String, ApiError> {
     }
     if let Some(bad) = id
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || IDENTIFIER_EXTRA.contains(*c)))
+        .find(|c| !(c.is_ascii_alphanumeric() || IDENTIFIER_PUNCTUATION.contains(*c)))
     {
         return Err(ApiError::validation(format!(
-            "The identifier contains the character {bad:?}; allowed are letters, digits and {IDENTIFIER_EXTRA}."
+            "The identifier contains the character {bad:?}; allowed are ASCII letters, digits and {IDENTIFIER_PUNCTUATION} (percent-escape them in the query)."
         )));
     }
     Ok(id.to_string())
 }
 
 impl AppState {
+    /// `https` behind TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
     /// Allocate (or find) the session of a session-scoped call.
     pub async fn session(&self, identifier: &str) -> Result<Allocation, ApiError> {
         self.sessions.get_or_allocate(identifier).await
@@ -224,18 +239,22 @@ pub fn router(state: Shared) -> Router {
 }
 
 /// Rewrite the request path before routing: collapse `//`, drop a trailing `/`, and strip an
-/// Azure-style `/subscriptions/{s}/resourceGroups/{g}/sessionPools/{p}` prefix.
+/// Azure-style `/subscriptions/{s}/resourceGroups/{g}/sessionPools/{p}` prefix, kept as the
+/// [`links::BasePath`] of the links the pool answers with.
 pub fn normalize_path(mut req: Request) -> Request {
-    let uri = req.uri();
+    let uri = req.uri().clone();
     let path = uri.path();
     let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut base = "/".to_string();
     if segs.len() >= 6
         && segs[0].eq_ignore_ascii_case("subscriptions")
         && segs[2].eq_ignore_ascii_case("resourceGroups")
         && segs[4].eq_ignore_ascii_case("sessionPools")
     {
+        base = format!("/{}/", segs[..6].join("/"));
         segs.drain(..6);
     }
+    req.extensions_mut().insert(links::BasePath(base));
     let new_path = format!("/{}", segs.join("/"));
     if new_path != path {
         let pq = match uri.query() {
