@@ -25,16 +25,21 @@ fn pool(pool_type: PoolType) -> EmulatorBuilder {
         .prewarm(1)
 }
 
-/// Run the clients of `kind` against the pool `builder` starts, with `env` added to the
-/// clients' environment, and require them all to pass.
-async fn run_clients(kind: &str, builder: EmulatorBuilder, env: &[(&str, &str)]) {
+/// Run the clients of `kind` against the pool `builder` starts and require them all to pass.
+/// Behind TLS the clients trust the pool's CA through the environment only, as a user would.
+async fn run_clients(kind: &str, builder: EmulatorBuilder) {
     let pool = builder.start().await.expect("start the local pool");
     let mut command = tokio::process::Command::new(python_with_other_clients());
+    if let Some(ca) = pool.ca_certificate_path() {
+        // httpx and aiohttp (through OpenSSL) read SSL_CERT_FILE, requests REQUESTS_CA_BUNDLE.
+        command
+            .env("SSL_CERT_FILE", ca)
+            .env("REQUESTS_CA_BUNDLE", ca);
+    }
     command
         .arg(SCRIPT)
         .arg(kind)
         .arg(pool.endpoint())
-        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .kill_on_drop(true);
     let out = tokio::time::timeout(CLIENT_DEADLINE, command.output()).await;
@@ -53,20 +58,27 @@ async fn run_clients(kind: &str, builder: EmulatorBuilder, env: &[(&str, &str)])
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn langchain_and_adsci_work_unmodified() {
-    run_clients("python", pool(PoolType::Python), &[]).await;
+    run_clients("python", pool(PoolType::Python)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn langchain_bash_tool_works_on_a_shell_pool() {
-    run_clients("shell", pool(PoolType::Shell), &[]).await;
+    run_clients("shell", pool(PoolType::Shell)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn llamaindex_tool_spec_works_unmodified() {
-    run_clients("llamaindex", pool(PoolType::Python), &[]).await;
+    run_clients("llamaindex", pool(PoolType::Python)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autogen_executor_works_unmodified() {
-    run_clients("autogen", pool(PoolType::Python), &[]).await;
+    run_clients("autogen", pool(PoolType::Python)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semantic_kernel_tool_works_unmodified_over_https() {
+    // SessionsPythonTool refuses any endpoint that is not https.
+    let builder = pool(PoolType::Python).tls();
+    run_clients("semantic-kernel", builder).await;
 }
