@@ -1,10 +1,12 @@
 //! Other projects' published clients run unmodified against the local pool: only the endpoint
-//! and the token change. LangChain's Python and Bash tools, azure-dynamic-sessions-code-interpreter,
-//! llama-index's `AzureCodeInterpreterToolSpec`, AutoGen's `ACADynamicSessionsCodeExecutor` and
-//! Semantic Kernel's `SessionsPythonTool` (over https) each run code, keep state between runs,
-//! upload, list, download, and see a failure reach the caller (tests/python/other_clients.py).
-//! This is the emulator's promise to every stack, tested. One pool per test; the pool requires a
-//! bearer token, so each client's own token hook is proved to reach it.
+//! and the token change. LangChain's Python and Bash tools and azure-dynamic-sessions-code-interpreter
+//! over http; llama-index's `AzureCodeInterpreterToolSpec` (requests), AutoGen's
+//! `ACADynamicSessionsCodeExecutor` (aiohttp) and Semantic Kernel's `SessionsPythonTool` (httpx)
+//! over https, trusting the pool's CA through the environment only. Each runs code, keeps state
+//! between runs, uploads, lists, downloads, and sees a failure reach it
+//! (tests/python/other_clients.py). This is the emulator's promise to every stack, tested. One
+//! pool per test; the pool requires a bearer token, so each client's own token hook is proved to
+//! reach it.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -67,13 +69,15 @@ async fn langchain_bash_tool_works_on_a_shell_pool() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn llamaindex_tool_spec_works_unmodified() {
-    run_clients("llamaindex", pool(PoolType::Python)).await;
+async fn llamaindex_tool_spec_works_unmodified_over_https() {
+    // Over https, so `requests` trusting the pool through REQUESTS_CA_BUNDLE is proved too.
+    run_clients("llamaindex", pool(PoolType::Python).tls()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autogen_executor_works_unmodified() {
-    run_clients("autogen", pool(PoolType::Python)).await;
+async fn autogen_executor_works_unmodified_over_https() {
+    // Over https, so `aiohttp` trusting the pool through SSL_CERT_FILE is proved too.
+    run_clients("autogen", pool(PoolType::Python).tls()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
