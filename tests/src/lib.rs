@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use sessions_core::{ApiVersion, Client, Error};
 use sessions_emulator::python_env::{Provision, resolve_python};
@@ -29,40 +30,59 @@ pub fn pool_python() -> PathBuf {
     }
 }
 
-/// The same interpreter, with the other projects' published clients installed
-/// (`.ci/requirements-clients.txt`), installing them when missing.
+/// The same interpreter, with the other projects' published clients installed at the versions
+/// `.ci/requirements-clients.txt` pins, installing them when one is missing or at another
+/// version. Checked (and installed) once per test process.
 pub fn python_with_other_clients() -> PathBuf {
-    let python = pool_python();
-    let have = Command::new(&python)
-        .args([
-            "-c",
-            "import langchain_azure_dynamic_sessions, azure_dynamic_sessions_code_interpreter",
-        ])
+    static READY: OnceLock<PathBuf> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let python = pool_python();
+            let reqs =
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/requirements-clients.txt");
+            if !has_pinned_versions(&python, &reqs) {
+                install_requirements(&python, &reqs);
+            }
+            python
+        })
+        .clone()
+}
+
+/// Whether every `name==version` pin in `reqs` is installed for `python`, read from the
+/// installed distributions' metadata (importing the clients would take seconds).
+fn has_pinned_versions(python: &std::path::Path, reqs: &std::path::Path) -> bool {
+    // A missing distribution raises, which fails the check as a wrong version does.
+    const CHECK: &str = r#"import importlib.metadata as m, re, sys
+for line in open(sys.argv[1]):
+    pin = re.match(r'\s*([A-Za-z0-9_.-]+)(\[[^]]*\])?==(\S+)', line)
+    if pin and m.version(pin[1]) != pin[3]:
+        sys.exit(1)"#;
+    Command::new(python)
+        .args(["-c", CHECK])
+        .arg(reqs)
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        let reqs =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/requirements-clients.txt");
-        let out = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&reqs)
-            .output()
-            .expect("running pip");
-        assert!(
-            out.status.success(),
-            "could not install the other clients into {}: {}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    python
+        .is_ok_and(|o| o.status.success())
+}
+
+fn install_requirements(python: &std::path::Path, reqs: &std::path::Path) {
+    let out = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(reqs)
+        .output()
+        .expect("running pip");
+    assert!(
+        out.status.success(),
+        "could not install the other clients into {}: {}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Entries per page of the suites' pools: small, so that every list the client makes
