@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use std::time::Duration;
 
 fn redact_file(v: &serde_json::Value) -> serde_json::Value {
     let mut v = v.clone();
@@ -236,5 +237,47 @@ async fn azure_style_base_path_and_double_slashes_are_accepted() {
         ))
         .await;
     assert_eq!(&r.body[..], b"A");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn an_upload_that_is_not_multipart_gets_its_400_after_its_body() {
+    // Semantic Kernel labels uploads `application/json` once it has executed code. Answering
+    // before the body is read resets the client's connection, which then never sees the 400.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emu = start(builder()).await;
+    for (rel, version) in [("files", V_CURRENT), ("files/upload", V_LEGACY)] {
+        let body = vec![b'x'; 1 << 20];
+        let mut tcp = tokio::net::TcpStream::connect(emu.handle.local_addr())
+            .await
+            .unwrap();
+        let head = format!(
+            "POST /{rel}?api-version={version}&identifier=wrong-type HTTP/1.1\r\n\
+             host: localhost\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        tcp.write_all(&body[..body.len() / 2]).await.unwrap();
+        // Half the body sent: the pool must still be reading, not answering.
+        let mut buf = vec![0u8; 4096];
+        let early = tokio::time::timeout(Duration::from_millis(300), tcp.read(&mut buf)).await;
+        assert!(
+            early.is_err(),
+            "{rel}: the pool answered before the body was read"
+        );
+        tcp.write_all(&body[body.len() / 2..]).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut answer))
+            .await
+            .expect("an answer within 10 s")
+            .expect("the answer, not a reset");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 400"), "{rel}: {text}");
+        assert!(
+            text.contains("multipart/form-data") && text.contains("application/json"),
+            "{rel}: {text}"
+        );
+    }
     emu.stop().await;
 }

@@ -30,10 +30,7 @@ pub async fn files_root(
         match (req.method().clone(), version.is_legacy()) {
             (Method::GET, true) => legacy::list(&st, &params).await,
             (Method::GET, false) => list(&st, &params, &pool_url, version).await,
-            (Method::POST, false) => {
-                let mp = Multipart::from_request(req, &()).await;
-                upload(&st, &params, version, mp).await
-            }
+            (Method::POST, false) => upload(&st, &params, version, req).await,
             _ => Err(not_supported(&req, version)),
         }
     }
@@ -50,8 +47,7 @@ pub async fn files_rest(State(st): State<Shared>, params: Params, req: Request) 
         if version.is_legacy() {
             return match (method, segs.first().map(String::as_str)) {
                 (Method::POST, Some("upload")) if segs.len() == 1 => {
-                    let mp = Multipart::from_request(req, &()).await;
-                    legacy::upload(&st, &params, mp).await
+                    legacy::upload(&st, &params, req).await
                 }
                 (Method::GET, Some("content")) if segs.len() >= 2 => {
                     legacy::download(&st, &params, &segs[1..].join("/")).await
@@ -229,18 +225,61 @@ impl Drop for Staged {
     }
 }
 
+/// How long a refused upload's body is read before the answer (see [`multipart`]).
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The upload's multipart body. A request that is not `multipart/form-data` (with a boundary)
+/// is refused, but only after its body was read, up to the upload limit and for at most
+/// [`DRAIN_TIMEOUT`]: answering while the client still sends resets its connection, and the
+/// client then sees a reset instead of the 400 that says what to fix.
+async fn multipart(st: &Shared, req: Request) -> Result<Multipart, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_multipart = content_type.trim_start().starts_with("multipart/form-data")
+        && content_type.contains("boundary=");
+    let refused = |why: String| {
+        ApiError::validation(format!(
+            "The request must be multipart/form-data with a part named 'file': {why}"
+        ))
+    };
+    if !is_multipart {
+        drain(req.into_body(), st.config.max_upload_bytes).await;
+        let got = if content_type.is_empty() {
+            "none".to_string()
+        } else {
+            content_type
+        };
+        return Err(refused(format!("the Content-Type was {got}")));
+    }
+    Multipart::from_request(req, &())
+        .await
+        .map_err(|e: MultipartRejection| refused(e.body_text()))
+}
+
+/// Read and drop a body, up to `limit` bytes and [`DRAIN_TIMEOUT`].
+async fn drain(body: Body, limit: u64) {
+    use futures_util::StreamExt as _;
+    let mut data = body.into_data_stream();
+    let mut read = 0u64;
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while let Some(Ok(chunk)) = data.next().await {
+            read += chunk.len() as u64;
+            if read > limit {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// Read the multipart body: stream the part named `file` to a staging file, enforcing the
 /// size limit (413 after draining the rest of the body), and skip other parts.
-pub async fn receive(
-    st: &Shared,
-    mp: Result<Multipart, MultipartRejection>,
-) -> Result<Staged, ApiError> {
-    let mut mp = mp.map_err(|e| {
-        ApiError::validation(format!(
-            "The request must be multipart/form-data with a part named 'file': {}",
-            e.body_text()
-        ))
-    })?;
+pub async fn receive(st: &Shared, req: Request) -> Result<Staged, ApiError> {
+    let mut mp = multipart(st, req).await?;
     let malformed = |e: axum::extract::multipart::MultipartError| {
         ApiError::validation(format!(
             "The multipart body is malformed: {}",
@@ -335,13 +374,13 @@ async fn upload(
     st: &Shared,
     params: &Params,
     version: ApiVersion,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> Result<Response, ApiError> {
     let identifier = params.identifier()?;
     let dir_parts = path_parts(params)?;
     // Allocate first: a full pool answers 429 before the body is read.
     let alloc = st.session(&identifier).await?;
-    let staged = receive(st, mp).await?;
+    let staged = receive(st, req).await?;
     let dir = alloc.session.slot()?.dir.clone();
     let entry = place(&dir, dir_parts, &staged, st.config.disk_quota_bytes).await?;
     alloc.session.touch();

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -69,12 +68,12 @@ pub async fn list(st: &Shared, params: &Params) -> Result<Response, ApiError> {
 pub async fn upload(
     st: &Shared,
     params: &Params,
-    mp: Result<Multipart, MultipartRejection>,
+    req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let identifier = params.identifier()?;
     // Allocate first: a full pool answers 429 before the body is read.
     let alloc = st.session(&identifier).await?;
-    let staged = receive(st, mp).await?;
+    let staged = receive(st, req).await?;
     let dir = alloc.session.slot()?.dir.clone();
     let e = place(&dir, Vec::new(), &staged, st.config.disk_quota_bytes).await?;
     alloc.session.touch();
