@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use e2e_tests::{api_status, client, pool, start};
 use sessions_core::{ApiVersion, Error, ExecuteRequest, ShellRequest, Upload};
-use sessions_emulator::runtime::PoolType;
+use sessions_emulator::PoolType;
 
 const SHELL_VERSIONS: [ApiVersion; 2] = [
     ApiVersion::V2025_02_02Preview,

@@ -55,7 +55,8 @@ pub struct EmulatorConfig {
     pub max_sessions: usize,
     /// Number of pre-started interpreters kept ready (default 2).
     pub prewarm: usize,
-    /// The python3 interpreter (default: [`default_python`]).
+    /// The python3 interpreter (default: `$SESSIONS_EMULATOR_PYTHON`, else the workspace's
+    /// `.venv`, else `python3`; see [`resolve_python`](crate::python_env::resolve_python)).
     pub python: PathBuf,
     /// Replace `python` at start by one that has numpy, pandas and matplotlib, creating the
     /// workspace's `.venv` with them the first time (see

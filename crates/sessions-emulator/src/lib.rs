@@ -109,10 +109,13 @@ mod execution;
 mod files;
 pub mod python_env;
 mod routes;
-// Not part of the API: reachable for the crate's own runtime and attack tests, which drive
-// interpreters without the HTTP layer. Use the types re-exported below.
+// Not part of the API: public only with the `test-internals` feature, for the crate's own
+// runtime and attack tests, which drive interpreters without the HTTP layer.
+#[cfg(feature = "test-internals")]
 #[doc(hidden)]
 pub mod runtime;
+#[cfg(not(feature = "test-internals"))]
+mod runtime;
 mod server;
 mod sessions;
 mod shapes;

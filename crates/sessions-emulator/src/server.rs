@@ -112,7 +112,8 @@ impl EmulatorBuilder {
         self.config.prewarm = n;
         self
     }
-    /// The python3 interpreter (default [`default_python`](crate::config::default_python):
+    /// The python3 interpreter (default, as [`resolve_python`](crate::python_env::resolve_python)
+    /// finds it:
     /// `$SESSIONS_EMULATOR_PYTHON`, else the workspace's `.venv`, else `python3`). Overrides an
     /// earlier [`provision_python`](Self::provision_python).
     pub fn python(mut self, path: impl Into<PathBuf>) -> Self {

@@ -35,6 +35,7 @@ mod warm_pool;
 mod watch;
 mod worker;
 
+#[cfg(feature = "test-internals")]
 pub use setup::FORCE_DEGRADED_ENV;
 
 /// What kind of pool this emulator serves.
@@ -242,6 +243,7 @@ impl Runtime {
 
     /// Like [`Runtime::new`], but the namespace probe fails with `reason` (for tests of the
     /// `Auto` fallback and of `Namespaces` refusing to start).
+    #[cfg(feature = "test-internals")]
     pub async fn new_with_failed_probe(
         config: RuntimeConfig,
         reason: &str,
@@ -258,6 +260,7 @@ impl Runtime {
     }
 
     /// The pool type.
+    #[cfg(feature = "test-internals")]
     pub fn pool_type(&self) -> PoolType {
         self.inner.config.pool_type
     }
@@ -315,6 +318,7 @@ impl Worker {
 
     /// Memory of the worker's processes as the session's cap counts it (proportional
     /// anonymous and shared memory, plus its /tmp and /dev/shm), in bytes, when known.
+    #[cfg(feature = "test-internals")]
     pub fn memory_rss_bytes(&self) -> Option<u64> {
         self.proc.as_ref()?.rss_bytes()
     }

@@ -269,6 +269,7 @@ impl Proc {
     }
 
     /// Memory of the process tree as the watch counts it, in bytes.
+    #[cfg(feature = "test-internals")]
     pub(crate) fn rss_bytes(&self) -> Option<u64> {
         self.tree
             .alive()
