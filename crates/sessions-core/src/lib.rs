@@ -26,7 +26,10 @@ pub use client::Client;
 pub use endpoint::Endpoint;
 pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
 pub use middleware::retry::RetryConfig;
-pub use model::*;
+pub use model::{
+    Execution, ExecutionResult, ExecutionStatus, ExecutionTimings, FileInfo, FileKind, Image,
+    NameVersion, PoolMetadata, SessionInfo,
+};
 pub use transport::{Body, Operation, Retryable};
 
 // The crate README's snippets are compiled as doctests, so they cannot drift from the API.

@@ -47,7 +47,6 @@
 
 use http::Request;
 
-use crate::error::{Error, TimeoutKind};
 use crate::transport::Body;
 
 pub mod auth;
@@ -57,32 +56,6 @@ pub mod retry;
 pub mod timeout;
 pub mod trace;
 pub mod user_agent;
-
-/// Whether an error (anywhere in its source chain) is a failure to establish the connection,
-/// which guarantees the request never reached the service.
-pub fn is_connect_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        let hyper_connect = e
-            .downcast_ref::<hyper_util::client::legacy::Error>()
-            .is_some_and(|h| h.is_connect());
-        let ours = e.downcast_ref::<Error>().is_some_and(|e| {
-            matches!(
-                e,
-                Error::Connect { .. }
-                    | Error::Timeout {
-                        kind: TimeoutKind::Connect,
-                        ..
-                    }
-            )
-        });
-        if hyper_connect || ours {
-            return true;
-        }
-        cur = e.source();
-    }
-    false
-}
 
 /// A copy of `req` for another attempt (method, URI, version, headers, extensions and a
 /// replayed body), or `None` when its body is a one-shot stream.

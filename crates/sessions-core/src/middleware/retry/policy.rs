@@ -7,8 +7,8 @@ use http::{HeaderMap, StatusCode};
 use tower::util::rng::Rng;
 
 use super::RetryConfig;
+use crate::error::is_connect_error;
 use crate::error::{Error, TimeoutKind};
-use crate::middleware::is_connect_error;
 use crate::transport::Retryable;
 
 /// Why an attempt is retried (recorded in tracing events).

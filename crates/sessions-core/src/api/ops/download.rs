@@ -1,4 +1,5 @@
-//! [`Download`]: a file's content as it arrives, never buffered unless asked for.
+//! Downloading: `GET files/{name}/content` (current family) or `GET files/content/{name}`
+//! (legacy), and [`Download`], the content as it arrives, never buffered unless asked for.
 
 use std::fmt;
 use std::path::Path;
@@ -6,11 +7,15 @@ use std::path::Path;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request};
 use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
 
+use super::{Target, empty_request, encode_component, file_request};
+use crate::api_version::ApiFamily;
 use crate::error::{Error, Result};
-use crate::transport::{ByteStream, ResponseBody};
+use crate::transport::{Body, ByteStream, Operation, ResponseBody};
+use crate::validate;
 
 /// A file download in progress: its headers, and a body to stream or collect.
 ///
@@ -149,4 +154,66 @@ async fn write_stream(download: Download, tmp: &Path) -> Result<u64> {
         .await
         .map_err(|e| Error::io(format!("syncing {}", tmp.display()), e))?;
     Ok(written)
+}
+
+/// `GET files/{name}/content` (current) or `GET files/content/{name}` (legacy).
+pub(crate) fn get(t: Target<'_>, name: &str) -> Result<Request<Body>> {
+    let operation = Operation::idempotent("files.download");
+    let mut request = match t.family() {
+        ApiFamily::Current => {
+            file_request(t, Method::GET, name, "/content", operation, "downloading")
+        }
+        ApiFamily::Legacy => {
+            let (dir, name) = validate::split_file_path(name)?;
+            let mut path = String::from("files/content/");
+            for segment in dir.split('/').filter(|s| !s.is_empty()) {
+                path.push_str(&encode_component(segment));
+                path.push('/');
+            }
+            path.push_str(&encode_component(&name));
+            let uri = t.uri(t.api_version, &path, true, &[])?;
+            empty_request(Method::GET, uri, operation)
+        }
+    }?;
+    // The content is the file's own bytes, whatever their type.
+    request
+        .headers_mut()
+        .insert(http::header::ACCEPT, HeaderValue::from_static("*/*"));
+    Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ops::testing::{ID, endpoint, invalid, snap};
+    use crate::api_version::ApiVersion;
+
+    #[tokio::test]
+    async fn snapshots() {
+        let ep = endpoint();
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        snap!("current_download_file", get(t, "sub/日本.png"));
+        let t = Target::session(&ep, ApiVersion::V2024_02_02Preview, ID);
+        snap!(
+            "legacy_download_file",
+            get(t, "/mnt/data/out dir/plot #1.png")
+        );
+    }
+
+    #[test]
+    fn names_that_leave_mnt_data_are_refused() {
+        let ep = endpoint();
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        for name in [
+            "../etc/passwd",
+            "/etc/passwd",
+            "",
+            "a/..",
+            "sub/",
+            "a\0b",
+            "/mnt/database/x",
+        ] {
+            invalid(get(t, name));
+        }
+    }
 }

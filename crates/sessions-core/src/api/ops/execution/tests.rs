@@ -1,19 +1,46 @@
-//! Decoding recorded response bodies of both families (shapes from the protocol reference).
+//! Recorded execution bodies of both families (shapes from the protocol reference).
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::json;
-use sessions_core::api::decode::{
-    api_error, decode_execution, decode_file, decode_file_page, decode_metadata, decode_session,
-    decode_session_page,
-};
-use sessions_core::{ApiFamily, Error, ExecutionResult, ExecutionStatus, FileKind};
+
+use super::*;
+use crate::error::Error;
+
+#[test]
+fn timing_headers_are_trimmed_first_value_and_empty_is_absent() {
+    let mut h = HeaderMap::new();
+    h.insert("x-ms-session-guid", HeaderValue::from_static("  pod-1  "));
+    h.append("x-ms-allocation-time", HeaderValue::from_static("1.5"));
+    h.append("x-ms-allocation-time", HeaderValue::from_static("9.9"));
+    h.insert("x-ms-new-allocation", HeaderValue::from_static("   "));
+    h.insert("x-ms-unrelated", HeaderValue::from_static("x"));
+    let t = timings(&h);
+    assert_eq!(t.session_guid.as_deref(), Some("pod-1"));
+    assert_eq!(t.allocation_time.as_deref(), Some("1.5"));
+    assert_eq!(t.new_allocation, None);
+    assert_eq!(t.execution_request_time, None);
+}
+
+#[test]
+fn huge_execution_time_does_not_panic() {
+    let body = br#"{"status":"Succeeded","result":{"executionTimeInMilliseconds":1e300}}"#;
+    let e = decode(
+        ApiFamily::Current,
+        StatusCode::OK,
+        &HeaderMap::new(),
+        body,
+        "abcd",
+    )
+    .unwrap();
+    assert_eq!(e.execution_time, None);
+}
 
 const SID: &str = "session-1";
 
-fn exec(family: ApiFamily, body: &str) -> sessions_core::Execution {
-    decode_execution(
+fn exec(family: ApiFamily, body: &str) -> Execution {
+    decode(
         family,
         StatusCode::OK,
         &HeaderMap::new(),
@@ -88,7 +115,7 @@ fn legacy_failure_image_and_node_variants() {
     );
     assert!(e.images.is_empty() && e.image().is_none());
     // Bad base64 is an error that says so, never a panic.
-    let bad = sessions_core::Image {
+    let bad = Image {
         format: "png".into(),
         base64_data: "not base64!".into(),
     };
@@ -258,7 +285,7 @@ fn async_running_and_headers() {
         HeaderValue::from_static("42m56.970311818s"),
     );
     h.insert("x-ms-new-allocation", HeaderValue::from_static("true"));
-    let e = decode_execution(
+    let e = decode(
         ApiFamily::Current,
         StatusCode::ACCEPTED,
         &h,
@@ -287,7 +314,7 @@ fn async_running_and_headers() {
     );
     assert_eq!(e.timings.new_allocation.as_deref(), Some("true"));
     // A bare 202 without a body.
-    let e = decode_execution(ApiFamily::Current, StatusCode::ACCEPTED, &h, b"", SID).unwrap();
+    let e = decode(ApiFamily::Current, StatusCode::ACCEPTED, &h, b"", SID).unwrap();
     assert_eq!(e.status, ExecutionStatus::Running);
     assert_eq!(e.id, "op-9");
 }
@@ -333,7 +360,7 @@ fn malformed_execution_bodies_are_decode_errors() {
         r#"{"result":{}}"#,
         "[1,2]",
     ] {
-        let err = decode_execution(
+        let err = decode(
             ApiFamily::Current,
             StatusCode::OK,
             &HeaderMap::new(),
@@ -348,195 +375,4 @@ fn malformed_execution_bodies_are_decode_errors() {
             other => panic!("{body}: {other:?}"),
         }
     }
-}
-
-#[test]
-fn current_file_list_and_single_file() {
-    let body = br#"{"value":[
-        {"$id":"x","name":"testfile.yaml","type":"file","contentType":"application/yaml","sizeInBytes":4,"lastModifiedAt":"2024-05-29T02:17:25.902Z"},
-        {"name":"sub","type":"Directory","contentType":"application/octet-stream","sizeInBytes":4096,"lastModifiedAt":"2024-05-29T02:17:25Z","directory":""},
-        {"name":"deep.csv","type":"FILE","sizeInBytes":"12","lastModifiedAt":"garbage","directory":"sub"}
-    ],"nextLink":"https://x/files?skip=3"}"#;
-    let (files, next) = decode_file_page(ApiFamily::Current, body).unwrap();
-    assert_eq!(next.as_deref(), Some("https://x/files?skip=3"));
-    assert_eq!(files.len(), 3);
-    assert_eq!(files[0].name, "testfile.yaml");
-    assert_eq!(files[0].kind, FileKind::File);
-    assert_eq!(files[0].size, Some(4));
-    assert_eq!(files[0].content_type.as_deref(), Some("application/yaml"));
-    assert_eq!(
-        files[0].last_modified,
-        Some(UNIX_EPOCH + Duration::from_millis(1_716_949_045_902))
-    );
-    assert_eq!(
-        files[1].kind,
-        FileKind::Directory,
-        "type is case-insensitive"
-    );
-    assert_eq!(files[2].kind, FileKind::File);
-    assert_eq!(files[2].size, Some(12));
-    assert_eq!(
-        files[2].last_modified, None,
-        "an unreadable timestamp is not an error"
-    );
-    assert_eq!(files[2].relative_path(), "sub/deep.csv");
-
-    let (files, next) =
-        decode_file_page(ApiFamily::Current, br#"{"value": [], "nextLink": null}"#).unwrap();
-    assert!(files.is_empty() && next.is_none());
-
-    let one = decode_file(
-        ApiFamily::Current,
-        br#"{"name":"a.txt","type":"file","contentType":"text/plain; charset=utf-8","sizeInBytes":5,"lastModifiedAt":"2025-01-01T00:00:00+01:00"}"#,
-    )
-    .unwrap()
-    .unwrap();
-    assert_eq!(one.name, "a.txt");
-    assert_eq!(
-        one.last_modified,
-        Some(UNIX_EPOCH + Duration::from_secs(1_735_686_000))
-    );
-}
-
-#[test]
-fn legacy_file_list_and_upload() {
-    let body = br#"{"$id":"1","value":[
-        {"$id":"2","properties":{"$id":"3","filename":"test1.txt","size":16,"lastModifiedTime":"2024-05-02T07:21:07.9922617Z"}},
-        {"$id":"4","properties":{"$id":"5","filename":"/mnt/data/input.py","size":3,"lastModifiedTime":"2024-05-02T07:21:07Z"}},
-        {"$id":"6","properties":{"$id":"7","filename":"out/plot.png","size":900,"last_modified_time":"2024-05-02T07:21:07Z"}}
-    ]}"#;
-    let (files, next) = decode_file_page(ApiFamily::Legacy, body).unwrap();
-    assert!(next.is_none());
-    assert_eq!(files[0].name, "test1.txt");
-    assert_eq!(files[0].size, Some(16));
-    assert_eq!(
-        files[0].last_modified,
-        Some(UNIX_EPOCH + Duration::from_nanos(1_714_634_467_992_261_700))
-    );
-    assert_eq!(files[1].name, "input.py", "a /mnt/data/ prefix is stripped");
-    assert_eq!(files[1].directory, None);
-    assert_eq!(files[2].relative_path(), "out/plot.png");
-    assert!(
-        files[2].last_modified.is_some(),
-        "snake_case timestamps are read too"
-    );
-
-    // Upload answers are a list wrapper: the first entry is the file.
-    let up = decode_file(ApiFamily::Legacy, body).unwrap().unwrap();
-    assert_eq!(up.name, "test1.txt");
-    assert_eq!(
-        decode_file(ApiFamily::Legacy, br#"{"$id":"1","value":[]}"#).unwrap(),
-        None
-    );
-}
-
-#[test]
-fn sessions_and_metadata() {
-    let s = decode_session(
-        br#"{"identifier":"abcd","createdAt":"2025-01-01T00:00:00Z","lastAccessedAt":"2025-01-01T00:01:00Z","expireAt":"2025-01-01T00:06:00Z","etag":"c-1"}"#,
-        "fallback",
-    )
-    .unwrap();
-    assert_eq!(s.identifier, "abcd");
-    assert_eq!(s.expires_at.as_deref(), Some("2025-01-01T00:06:00Z"));
-    assert_eq!(s.etag.as_deref(), Some("c-1"));
-    // .management/getSession says expiresAt.
-    let s = decode_session(
-        br#"{"etag":"e","expiresAt":"2025-01-01T00:06:00Z"}"#,
-        "fallback",
-    )
-    .unwrap();
-    assert_eq!(s.identifier, "fallback");
-    assert_eq!(s.expires_at.as_deref(), Some("2025-01-01T00:06:00Z"));
-
-    let (list, next) = decode_session_page(br#"{"sessions":[{"identifier":"a1b2"},{"identifier":"c3d4"}],"nextLink":"https://x/listSessions?skip=2"}"#).unwrap();
-    assert_eq!(list.len(), 2);
-    assert!(next.is_some());
-    let (list, next) = decode_session_page(
-        br#"{"value":[{"identifier":"a1b2","expiresAt":"t"}],"count":1,"nextLink":null}"#,
-    )
-    .unwrap();
-    assert_eq!(list[0].expires_at.as_deref(), Some("t"));
-    assert!(next.is_none());
-
-    let m = decode_metadata(
-        br#"{"runtimes":[{"name":"node","version":"20.17.0"}],"preInstalledPackages":[{"name":"lodash","version":"4.17.21"},{"version":"orphan"}],
-             "createdAt":"2025-01-01T00:00:00Z","lastUpdatedAt":"2025-01-02T00:00:00Z",
-             "jupyterKernel":{"name":"IJavascript","version":"5.2.1","projectUrl":"https://x","description":"d"}}"#,
-    )
-    .unwrap();
-    assert_eq!(m.runtimes[0].name, "node");
-    assert_eq!(
-        m.pre_installed_packages.len(),
-        1,
-        "entries without a name are skipped"
-    );
-    assert_eq!(m.jupyter_kernel.as_ref().unwrap()["name"], "IJavascript");
-    assert_eq!(m.raw["createdAt"], "2025-01-01T00:00:00Z");
-}
-
-#[test]
-fn api_errors() {
-    let mut h = HeaderMap::new();
-    h.insert("x-ms-request-id", HeaderValue::from_static("req-1"));
-    h.insert("x-ms-error-code", HeaderValue::from_static("HeaderCode"));
-    let e = api_error(
-        StatusCode::BAD_REQUEST,
-        &h,
-        br#"{"error":{"code":"SessionPropertiesMissing","message":"The properties are missing.","target":"body","traceId":"t"}}"#,
-        Some("client-1"),
-    );
-    assert_eq!(
-        e.code.as_deref(),
-        Some("SessionPropertiesMissing"),
-        "the body's code wins"
-    );
-    assert_eq!(e.message, "The properties are missing.");
-    assert_eq!(e.request_id.as_deref(), Some("req-1"));
-    assert!(e.hint().unwrap().contains("flat body"));
-
-    let e = api_error(StatusCode::NOT_FOUND, &h, b"", Some("client-1"));
-    assert_eq!(e.code.as_deref(), Some("HeaderCode"));
-    assert_eq!(e.message, "Not Found");
-
-    let e = api_error(
-        StatusCode::FORBIDDEN,
-        &HeaderMap::new(),
-        b"<html>nope</html>",
-        Some("client-1"),
-    );
-    assert_eq!(
-        e.request_id.as_deref(),
-        Some("client-1"),
-        "falls back to the id we sent"
-    );
-    assert_eq!(e.message, "Forbidden");
-    assert!(e.to_string().contains("Session Executor"));
-
-    let e = api_error(
-        StatusCode::BAD_GATEWAY,
-        &HeaderMap::new(),
-        b"upstream connect error\nmore",
-        None,
-    );
-    assert_eq!(e.message, "upstream connect error");
-
-    let big = vec![b'x'; 200 * 1024];
-    let e = api_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &HeaderMap::new(),
-        &big,
-        None,
-    );
-    assert_eq!(e.body.len(), 64 * 1024);
-    assert_eq!(
-        api_error(
-            StatusCode::from_u16(599).unwrap(),
-            &HeaderMap::new(),
-            b"",
-            None
-        )
-        .message,
-        "HTTP 599"
-    );
 }

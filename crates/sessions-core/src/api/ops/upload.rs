@@ -1,4 +1,6 @@
-//! [`Upload`]: what to upload, and the hand-written `multipart/form-data` body.
+//! Uploading: `POST files` (current family; the directory in `path`) or `POST files/upload`
+//! (legacy; the directory is part of the part's filename), with [`Upload`] saying what to send
+//! and a hand-written `multipart/form-data` body.
 //!
 //! The body is `preamble + content + epilogue`, streamed chunk by chunk, so a large file never
 //! sits in memory, and its exact `Content-Length` is known up front from the file size. Every
@@ -10,10 +12,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Method, Request};
 use tokio_util::io::ReaderStream;
 
+use super::Target;
+use super::files::{decode_one, in_dir};
+use crate::api_version::ApiFamily;
 use crate::error::{BoxError, Error, Result};
-use crate::transport::{Body, ByteStream, StreamFactory};
+use crate::model::{FileInfo, FileKind};
+use crate::transport::{Body, ByteStream, Operation, StreamFactory};
 use crate::validate;
 
 /// Read size for file uploads: large enough for throughput, small enough for flat memory.
@@ -26,7 +34,7 @@ const FILE_CHUNK: usize = 64 * 1024;
 /// use sessions_core::api::Upload;
 /// let files = session.files();
 /// files.upload(Upload::text("hello.txt", "hi")).await?;
-/// files.upload(Upload::file("data/big.parquet")?.path("inputs")).await?;
+/// files.upload(Upload::file("data/big.parquet")?.in_dir("inputs")).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -131,10 +139,18 @@ impl Upload {
         self
     }
 
-    /// Upload into this directory (relative to `/mnt/data`, or absolute under it).
-    pub fn path(mut self, dir: impl Into<String>) -> Self {
+    /// Upload into this directory (relative to `/mnt/data`, or absolute under it); read it back
+    /// with [`Upload::dir`].
+    pub fn in_dir(mut self, dir: impl Into<String>) -> Self {
         self.dir = Some(dir.into());
         self
+    }
+
+    /// The old name of [`Upload::in_dir`], kept so existing code builds; it will be deprecated
+    /// once the workspace's own callers have moved.
+    #[doc(hidden)]
+    pub fn path(self, dir: impl Into<String>) -> Self {
+        self.in_dir(dir)
     }
 
     /// Set the part's content type (default: guessed from the name, else
@@ -157,7 +173,7 @@ impl Upload {
         &self.name
     }
 
-    /// The target directory as given.
+    /// The target directory as given to [`Upload::in_dir`].
     pub fn dir(&self) -> Option<&str> {
         self.dir.as_deref()
     }
@@ -292,9 +308,95 @@ pub(crate) fn escape_quoted(value: &str) -> String {
         .replace('\n', "%0A")
 }
 
+/// `POST files` (current; directory in `path`) or `POST files/upload` (legacy; the directory is
+/// part of the part's filename), with a multipart body whose one part is named `file`.
+pub(crate) fn post(t: Target<'_>, upload: &Upload, boundary: &str) -> Result<Request<Body>> {
+    check_boundary(boundary)?;
+    let (dir, name) = upload.target()?;
+    let content_type = upload.part_content_type(&name);
+    let (uri, filename) = match t.family() {
+        ApiFamily::Current => {
+            let extra: &[(&str, &str)] = if dir.is_empty() {
+                &[]
+            } else {
+                &[("path", &dir)]
+            };
+            (t.uri(t.api_version, "files", true, extra)?, name)
+        }
+        ApiFamily::Legacy => {
+            let filename = if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            };
+            (t.uri(t.api_version, "files/upload", true, &[])?, filename)
+        }
+    };
+    let (body, len) = upload.multipart(boundary, &filename, &content_type)?;
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(CONTENT_TYPE, multipart_content_type(boundary))
+        .header(CONTENT_LENGTH, len)
+        .body(body)
+        .map_err(|e| Error::invalid(format!("could not build the request: {e}")))?;
+    request
+        .extensions_mut()
+        .insert(Operation::not_idempotent("files.upload"));
+    Ok(request)
+}
+
+fn check_boundary(boundary: &str) -> Result<()> {
+    // RFC 2046: 1–70 characters; keep to a token-safe subset so no quoting is needed.
+    let ok = (1..=70).contains(&boundary.len())
+        && boundary
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"'()+_,-./:=?".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "invalid multipart boundary {boundary:?}"
+        )))
+    }
+}
+
+/// The content type of the multipart upload body, for the given boundary.
+fn multipart_content_type(boundary: &str) -> String {
+    format!("multipart/form-data; boundary={boundary}")
+}
+
+/// What the service stored, from its answer; when the answer has no details (a legacy empty
+/// list, or no body), they are filled in from the upload itself.
+pub(crate) fn decode(family: ApiFamily, body: &[u8], upload: &Upload) -> Result<FileInfo> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return fallback_info(upload);
+    }
+    match decode_one(family, body)? {
+        Some(info) => Ok(in_dir(info, &upload.target()?.0)),
+        None => fallback_info(upload),
+    }
+}
+
+fn fallback_info(upload: &Upload) -> Result<FileInfo> {
+    let (dir, name) = upload.target()?;
+    let content_type = upload.part_content_type(&name);
+    Ok(FileInfo {
+        name,
+        directory: (!dir.is_empty()).then_some(dir),
+        kind: FileKind::File,
+        size: Some(upload.len()),
+        content_type: Some(content_type),
+        last_modified: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ops::testing::{BOUNDARY, ID, endpoint, invalid, render, snap};
+    use crate::api_version::ApiVersion;
+    use crate::error::Error;
     use http_body_util::BodyExt;
 
     #[tokio::test]
@@ -325,5 +427,117 @@ mod tests {
     #[test]
     fn escapes_quotes() {
         assert_eq!(escape_quoted("a\"b"), "a%22b");
+    }
+
+    #[tokio::test]
+    async fn snapshots() {
+        let ep = endpoint();
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        snap!(
+            "current_upload_bytes",
+            post(
+                t,
+                &Upload::bytes("report 1#.csv", Bytes::from_static(b"a,b\n1,2\n")).in_dir("in"),
+                BOUNDARY
+            )
+        );
+        snap!(
+            "current_upload_nested_name_content_type",
+            post(
+                t,
+                &Upload::text("/mnt/data/sub/ü \"q\".txt", "héllo")
+                    .content_type("text/plain; charset=utf-8"),
+                BOUNDARY
+            )
+        );
+        let legacy = Target::session(&ep, ApiVersion::V2024_02_02Preview, ID);
+        snap!(
+            "legacy_upload",
+            post(
+                legacy,
+                &Upload::bytes("x.py", Bytes::from_static(b"print(1)\n")).in_dir("src"),
+                BOUNDARY
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn upload_from_file_and_stream() {
+        let ep = endpoint();
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.json");
+        std::fs::write(&path, b"{\"k\": [1, 2, 3]}").unwrap();
+        let upload = Upload::file(&path).unwrap();
+        let req = post(t, &upload, BOUNDARY).unwrap();
+        // The file is streamed: the body is replayable, with an exact length.
+        let again = req.body().try_clone().expect("a file upload is replayable");
+        assert_eq!(
+            req.headers()["content-length"].to_str().unwrap(),
+            again.content_length().unwrap().to_string()
+        );
+        let rendered = render(req).await;
+        insta::with_settings!({ prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!("current_upload_file", rendered);
+        });
+
+        let factory: StreamFactory = Arc::new(|| {
+            stream::iter(vec![
+                Ok(Bytes::from_static(b"ab")),
+                Ok(Bytes::from_static(b"cd")),
+            ])
+            .boxed()
+        });
+        let req = post(t, &Upload::stream("s.bin", factory, 4), BOUNDARY).unwrap();
+        let rendered = render(req).await;
+        insta::with_settings!({ prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!("current_upload_stream", rendered);
+        });
+    }
+
+    #[test]
+    fn bad_uploads_are_refused_before_sending() {
+        let ep = endpoint();
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        invalid(post(t, &Upload::text("..", "x"), BOUNDARY));
+        invalid(post(t, &Upload::text("x", "x").in_dir("/tmp"), BOUNDARY));
+        // Over 128 MiB, from the declared length alone: nothing is read.
+        let factory: StreamFactory = Arc::new(|| stream::empty().boxed());
+        let m = invalid(post(
+            t,
+            &Upload::stream("big", factory, 128 * 1024 * 1024 + 1),
+            BOUNDARY,
+        ));
+        assert!(m.contains("128 MiB"), "{m}");
+    }
+
+    #[test]
+    fn file_upload_over_the_limit_is_refused_from_its_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(128 * 1024 * 1024 + 1).unwrap(); // sparse: no disk, no memory
+        let upload = Upload::file(&path).unwrap();
+        let ep = endpoint();
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let m = invalid(post(t, &upload, BOUNDARY));
+        assert!(m.contains("128 MiB"), "{m}");
+        // A larger limit (e.g. for the local pool) is an explicit opt-in; the body still streams.
+        let req = post(t, &upload.size_limit(2 << 30), BOUNDARY).unwrap();
+        assert!(req.body().content_length().unwrap() > 128 * 1024 * 1024);
+        assert!(matches!(
+            Upload::file(dir.path()),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            Upload::file(dir.path().join("missing")),
+            Err(Error::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn the_old_path_setter_sets_the_dir() {
+        let up = Upload::text("a", "b").path("inputs");
+        assert_eq!(up.dir(), Some("inputs"));
     }
 }

@@ -4,10 +4,9 @@ use http::header::CONTENT_LENGTH;
 use http::{Method, Request};
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
-use super::request::{Target, parse_uri, push_component};
-use super::session::Session;
+use super::{Target, parse_uri, push_component};
 use crate::error::{Error, Result};
-use crate::transport::{Body, Operation, ResponseBody};
+use crate::transport::{Body, Operation};
 
 /// Characters encoded in a caller-supplied pass-through path: only those a URI cannot hold
 /// (`%`, `/`, `?`, `&`, `=` and the other delimiters keep their meaning).
@@ -25,36 +24,6 @@ const LOOSE: &AsciiSet = &CONTROLS
     .add(b']')
     .add(b'\\');
 
-impl Session {
-    /// Send any request to this session's container (custom-container pools): `endpoint + path`
-    /// with the session's `identifier` added to the query, through the same stack (auth, retry,
-    /// timeouts) as every other call.
-    ///
-    /// `path` is relative to the pool endpoint and may carry its own query; it must not contain
-    /// `..` or set `identifier`. Any status is returned as-is, with the body unread: the
-    /// container's API is its own. Non-idempotent methods are retried only when the request
-    /// surely did not reach the service.
-    ///
-    /// ```no_run
-    /// # async fn demo(session: sessions_core::api::Session) -> sessions_core::Result<()> {
-    /// use sessions_core::Body;
-    /// let response = session
-    ///     .request(http::Method::POST, "api/execute?verbose=1", Body::from(r#"{"code":"1+1"}"#))
-    ///     .await?;
-    /// println!("{}", response.status());
-    /// # Ok(()) }
-    /// ```
-    pub async fn request(
-        &self,
-        method: http::Method,
-        path: &str,
-        body: Body,
-    ) -> Result<http::Response<ResponseBody>> {
-        let req = passthrough(self.target(), method, path, body)?;
-        self.client().send(req).await
-    }
-}
-
 /// A custom-container pass-through request: `endpoint + path`, keeping any query in `path` and
 /// adding `identifier` (no `api-version`: the container defines its own API).
 ///
@@ -62,7 +31,12 @@ impl Session {
 /// contain `..` segments (even percent-encoded), a fragment, `\` or control characters, and must
 /// not set `identifier` itself. Characters a URI cannot hold (space, non-ASCII, …) are
 /// percent-encoded; existing `%XX` escapes are kept.
-pub fn passthrough(t: Target<'_>, method: Method, path: &str, body: Body) -> Result<Request<Body>> {
+pub(crate) fn request(
+    t: Target<'_>,
+    method: Method,
+    path: &str,
+    body: Body,
+) -> Result<Request<Body>> {
     let identifier = t.identifier()?;
     let bad = |why: &str| Error::invalid(format!("the pass-through path {path:?} {why}"));
     if path.contains("://") || path.starts_with("//") {
@@ -128,4 +102,47 @@ fn check_percent_escapes(s: &str) -> std::result::Result<(), ()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ops::testing::{ID, endpoint, invalid, snap};
+    use crate::api_version::ApiVersion;
+
+    #[tokio::test]
+    async fn snapshots() {
+        let ep = endpoint();
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        snap!(
+            "current_passthrough_post",
+            request(
+                t,
+                Method::POST,
+                "/api/run job?verbose=1&x=a b",
+                Body::from(r#"{"x":1}"#)
+            )
+        );
+        snap!(
+            "current_passthrough_get",
+            request(t, Method::GET, "health", Body::empty())
+        );
+    }
+
+    #[test]
+    fn paths_stay_under_the_endpoint() {
+        let ep = endpoint();
+        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        for path in [
+            "../x",
+            "a/%2e%2e/b",
+            "https://evil.example/x",
+            "//evil/x",
+            "a#frag",
+            "a?identifier=x",
+            "a%zz",
+        ] {
+            invalid(request(t, Method::GET, path, Body::empty()));
+        }
+    }
 }

@@ -3,11 +3,13 @@
 
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
-use sessions_core::api::request::{self, Target, encode_component};
-use sessions_core::validate::{
+
+use super::{Target, download, encode_component, files, session};
+use crate::api_version::ApiVersion;
+use crate::endpoint::Endpoint;
+use crate::validate::{
     IDENTIFIER_PUNCTUATION, normalize_dir, split_file_path, validate_file_name, validate_identifier,
 };
-use sessions_core::{ApiVersion, Endpoint};
 
 fn identifier_char() -> impl Strategy<Value = char> {
     let mut chars: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
@@ -74,7 +76,7 @@ proptest! {
         prop_assert!(validate_file_name(&name).is_ok());
         let ep = Endpoint::parse("https://x.dynamicsessions.io/pools/p").unwrap();
         let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, &id);
-        let req = request::get_file(t, &format!("{dir}/{name}")).unwrap();
+        let req = files::get(t, &format!("{dir}/{name}")).unwrap();
         let uri = req.uri();
         let path = uri.path();
         let segment = path.strip_prefix("/pools/p/files/").expect("files route");
@@ -86,7 +88,7 @@ proptest! {
 
         // The legacy download path encodes each segment the same way.
         let t = Target::session(&ep, ApiVersion::V2024_02_02Preview, &id);
-        let req = request::download_file(t, &name).unwrap();
+        let req = download::get(t, &name).unwrap();
         let segment = req.uri().path().strip_prefix("/pools/p/files/content/").unwrap().to_owned();
         prop_assert_eq!(decode(&segment), name);
     }
@@ -119,14 +121,14 @@ proptest! {
 #[test]
 fn identifiers_follow_the_spec_table() {
     let table: serde_json::Value =
-        serde_json::from_str(include_str!("data/session_identifiers.json")).unwrap();
+        serde_json::from_str(include_str!("../../../tests/data/session_identifiers.json")).unwrap();
     let ep = Endpoint::parse("https://x.dynamicsessions.io/p").unwrap();
     for id in table["valid"].as_array().unwrap() {
         let id = id.as_str().unwrap();
         assert!(validate_identifier(id).is_ok(), "{id:?} should be accepted");
         // Every accepted identifier survives the trip through a request URL.
         let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, id);
-        let req = request::get_session(t).unwrap();
+        let req = session::get(t).unwrap();
         let query = req.uri().query().unwrap();
         let sent = query
             .split('&')
