@@ -17,7 +17,8 @@ pub mod transport;
 pub mod validate;
 
 pub use api::{
-    CodeInputType, Download, ExecuteRequest, Files, ListOptions, Session, ShellRequest, Upload,
+    CodeInputType, Download, DownloadStream, ExecuteRequest, Files, ListOptions, Session,
+    ShellRequest, Upload,
 };
 pub use api_version::{ApiFamily, ApiVersion};
 pub use auth::{AccessToken, TokenSource};

@@ -293,11 +293,10 @@ async fn truncated_body_is_an_error_not_a_panic() {
 #[tokio::test]
 async fn retry_budget_limits_retries() {
     let server = FaultServer::start(vec![Action::status(503); 50]).await;
-    let budget = sessions_core::middleware::retry::RetryBudget {
-        ttl: Duration::from_secs(10),
-        min_per_sec: 0,
-        retry_percent: 0.0,
-    };
+    let mut budget = sessions_core::middleware::retry::RetryBudget::default();
+    budget.ttl = Duration::from_secs(10);
+    budget.min_per_sec = 0;
+    budget.retry_percent = 0.0;
     let c = Client::builder(&server.url())
         .no_auth()
         .retry(fast().budget(Some(budget)))

@@ -27,7 +27,7 @@ mod session;
 mod wire;
 
 pub use files::Files;
-pub use ops::download::Download;
+pub use ops::download::{Download, DownloadStream};
 pub use ops::execute::{
     CodeInputType, DEFAULT_POLL_DEADLINE, DEFAULT_POLL_INTERVAL, ExecuteRequest,
     MAX_EXECUTION_TIMEOUT,

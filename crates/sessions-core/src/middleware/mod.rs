@@ -61,7 +61,7 @@ pub mod user_agent;
 /// replayed body), or `None` when its body is a one-shot stream.
 ///
 /// Call it before the request is sent.
-pub fn try_clone_request(req: &Request<Body>) -> Option<Request<Body>> {
+pub(crate) fn try_clone_request(req: &Request<Body>) -> Option<Request<Body>> {
     let body = req.body().try_clone()?;
     let mut copy = Request::new(body);
     *copy.method_mut() = req.method().clone();

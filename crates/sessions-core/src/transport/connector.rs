@@ -57,7 +57,7 @@ impl TransportOptions {
 
 /// The rustls crypto provider: the application's process default if it installed one, else
 /// aws-lc-rs (feature `aws-lc-rs`) or ring (feature `ring`, the default).
-pub fn crypto_provider() -> Result<Arc<CryptoProvider>, Error> {
+pub(crate) fn crypto_provider() -> Result<Arc<CryptoProvider>, Error> {
     if let Some(p) = CryptoProvider::get_default() {
         return Ok(p.clone());
     }
@@ -79,7 +79,9 @@ pub fn crypto_provider() -> Result<Arc<CryptoProvider>, Error> {
 
 /// An HTTPS-or-HTTP connector (http is needed for loopback pools and identity endpoints; the
 /// pool endpoint itself is checked by [`Endpoint`](crate::Endpoint)).
-pub fn https_connector(connect_timeout: Duration) -> Result<HttpsConnector<HttpConnector>, Error> {
+pub(crate) fn https_connector(
+    connect_timeout: Duration,
+) -> Result<HttpsConnector<HttpConnector>, Error> {
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);

@@ -14,8 +14,11 @@ use tokio::io::AsyncWriteExt;
 use super::{Target, empty_request, encode_component, file_request};
 use crate::api_version::ApiFamily;
 use crate::error::{Error, Result};
-use crate::transport::{Body, ByteStream, Operation, ResponseBody};
+use crate::transport::{Body, Operation, ResponseBody};
 use crate::validate;
+
+/// The chunks of a [`Download`], as [`Download::into_stream`] gives them.
+pub type DownloadStream = futures_util::stream::BoxStream<'static, Result<Bytes>>;
 
 /// A file download in progress: its headers, and a body to stream or collect.
 ///
@@ -26,7 +29,7 @@ use crate::validate;
 /// println!("{:?}, {:?} bytes", download.content_type(), download.content_length());
 /// let mut stream = download.into_stream();
 /// while let Some(chunk) = stream.next().await {
-///     let chunk = chunk.map_err(sessions_core::Error::from_box)?;
+///     let chunk = chunk?;
 ///     # let _ = chunk;
 /// }
 /// # Ok(()) }
@@ -72,9 +75,12 @@ impl Download {
         self.content_length
     }
 
-    /// The content as a stream of chunks.
-    pub fn into_stream(self) -> ByteStream {
-        self.body.into_data_stream().boxed()
+    /// The content as a stream of chunks; a failure mid-way is a typed [`Error`].
+    pub fn into_stream(self) -> DownloadStream {
+        self.body
+            .into_data_stream()
+            .map_err(Error::from_box)
+            .boxed()
     }
 
     /// The whole content in memory.
@@ -137,7 +143,7 @@ async fn write_stream(download: Download, tmp: &Path) -> Result<u64> {
     let mut file = tokio::fs::File::create(tmp)
         .await
         .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
-    let mut stream = download.into_stream().map_err(Error::from_box);
+    let mut stream = download.into_stream();
     let mut written = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
