@@ -5,8 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::AUTHORIZATION;
 use http::{Request, Response};
 use tower::{Layer, Service};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use crate::api_version::ApiVersion;
 use crate::auth::{
@@ -325,6 +327,8 @@ impl ClientBuilder {
             .layer(deadline::DeadlineLayer::new(self.overall_timeout))
             .layer(RetryLayer::new(self.retry.clone()))
             .option_layer(auth)
+            // Whoever set it (the auth layer, or a caller's own header), it never reaches logs.
+            .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
             .service(attempt);
         let mut svc = HttpService::new(stack);
         // The first layer added is the outermost: wrap in reverse order.
@@ -369,5 +373,51 @@ impl ClientBuilder {
         };
         let cred = crate::auth::default_chain(http.clone(), &options)?;
         Ok(Arc::new(crate::auth::AzureCredential::new(cred)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use http::HeaderValue;
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    /// A base service that records whether each request's `Authorization` was marked sensitive.
+    fn recording(seen: Arc<Mutex<Vec<bool>>>) -> HttpService {
+        HttpService::new(tower::service_fn(move |req: Request<Body>| {
+            let seen = seen.clone();
+            async move {
+                let sensitive = req.headers()[AUTHORIZATION].is_sensitive();
+                seen.lock().unwrap().push(sensitive);
+                let body = http_body_util::Empty::<bytes::Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync();
+                Ok::<_, BoxError>(Response::new(body))
+            }
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_callers_own_authorization_is_marked_sensitive_too() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let client = Client::builder("http://127.0.0.1:9/")
+            .no_auth()
+            .base_service(recording(seen.clone()))
+            .layer(tower::util::MapRequestLayer::new(
+                |mut req: Request<Body>| {
+                    req.headers_mut()
+                        .insert(AUTHORIZATION, HeaderValue::from_static("Bearer mine"));
+                    req
+                },
+            ))
+            .build()
+            .unwrap();
+        let mut req = Request::new(Body::empty());
+        *req.uri_mut() = "http://127.0.0.1:9/x".parse().unwrap();
+        client.send(req).await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![true]);
     }
 }

@@ -11,7 +11,6 @@ use http_body_util::BodyExt;
 use super::error_body::{CLIENT_REQUEST_ID, MAX_ERROR_BODY, api_error};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::middleware::request_id::ClientRequestId;
 use crate::transport::{Body, ResponseBody};
 
 /// The largest JSON body the typed API reads (image results can be large; files are streamed).
@@ -130,16 +129,11 @@ async fn error_from_response(
     sent_request_id: Option<&str>,
 ) -> Error {
     let (parts, body) = response.into_parts();
-    // The request-id layer puts the id it sent into the response's extensions.
-    let stack_id = parts
-        .extensions
-        .get::<ClientRequestId>()
-        .map(|id| id.as_str().to_owned());
-    let sent = sent_request_id.map(str::to_owned).or(stack_id);
     // A body that fails mid-way still leaves the status and headers worth reporting.
     let bytes = read_capped(body, MAX_ERROR_BODY)
         .await
         .map(|(b, _)| b)
         .unwrap_or_default();
-    api_error(parts.status, &parts.headers, &bytes, sent.as_deref()).into()
+    // The request-id layer copies the id it sent onto the response, where `api_error` finds it.
+    api_error(parts.status, &parts.headers, &bytes, sent_request_id).into()
 }

@@ -10,7 +10,8 @@ use super::ops::{Target, execution, passthrough, session};
 use super::send;
 use crate::api_version::ApiFamily;
 use crate::client::Client;
-use crate::error::{Error, Result, TimeoutKind};
+use crate::error::{Error, Result};
+use crate::middleware::deadline;
 use crate::model::{Execution, SessionInfo};
 use crate::transport::{Body, ResponseBody};
 
@@ -108,12 +109,7 @@ impl Session {
         let req = shell::post(self.target(), &request)?;
         let call = self.execution_response(req);
         match request.timeout {
-            Some(limit) => tokio::time::timeout(limit, call)
-                .await
-                .map_err(|_| Error::Timeout {
-                    kind: TimeoutKind::Overall,
-                    after: Some(limit),
-                })?,
+            Some(limit) => deadline::within(limit, call).await,
             None => call.await,
         }
     }
@@ -209,17 +205,14 @@ impl Session {
         }
         let id = execution.id.clone();
         let first_timings = execution.timings.clone();
-        let deadline = tokio::time::Instant::now() + request.poll_deadline;
-        while !execution.status.is_terminal() {
-            if tokio::time::Instant::now() + request.poll_interval > deadline {
-                return Err(Error::Timeout {
-                    kind: TimeoutKind::Overall,
-                    after: Some(request.poll_deadline),
-                });
+        let polls = async {
+            while !execution.status.is_terminal() {
+                tokio::time::sleep(request.poll_interval).await;
+                execution = self.get_execution(&id).await?;
             }
-            tokio::time::sleep(request.poll_interval).await;
-            execution = self.get_execution(&id).await?;
-        }
+            Ok(())
+        };
+        deadline::within(request.poll_deadline, polls).await?;
         if execution.timings == Default::default() {
             execution.timings = first_timings;
         }
