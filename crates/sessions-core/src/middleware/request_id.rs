@@ -1,16 +1,19 @@
 //! `x-ms-client-request-id`: a UUID v4 per call, with tower-http doing the work.
 //!
-//! [`RequestIdLayer`] is tower-http's [`SetRequestId`] (sets the header when the request has
-//! none, and a [`RequestId`](tower_http::request_id::RequestId) extension) over its
-//! [`PropagateRequestId`] (copies the id onto the response's headers unless the service sent its
-//! own), with our header name and our id maker. It sits outside the retry layer, so every
-//! attempt of one call carries the same id, which lets support correlate them; error messages
-//! quote it from the response.
+//! [`RequestIdLayer`] is tower-http's [`SetRequestHeader`] (sets the header when the request has
+//! none, with a fresh UUID from [`MakeClientRequestId`]) over its [`PropagateRequestId`]
+//! (copies the id onto the response's headers unless the service sent its own). It sits outside
+//! the retry layer, so every attempt of one call carries the same id, which lets support
+//! correlate them; error messages quote it from the response.
+//!
+//! `SetRequestHeader` rather than tower-http's `SetRequestId`: that one also stores the id in the
+//! request's extensions, which the retry layer's copy would then clone on every call, and nothing
+//! here reads it.
 
 use http::{HeaderName, HeaderValue, Request};
 use tower::Layer;
-use tower_http::request_id::SetRequestId;
-use tower_http::request_id::{MakeRequestId, PropagateRequestId, RequestId as TowerRequestId};
+use tower_http::request_id::PropagateRequestId;
+use tower_http::set_header::{MakeHeaderValue, SetRequestHeader};
 
 /// The header name.
 pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
@@ -19,11 +22,11 @@ pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-r
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MakeClientRequestId;
 
-impl MakeRequestId for MakeClientRequestId {
-    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<TowerRequestId> {
+impl<B> MakeHeaderValue<Request<B>> for MakeClientRequestId {
+    fn make_header_value(&mut self, _request: &Request<B>) -> Option<HeaderValue> {
         let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
-        HeaderValue::from_str(text).ok().map(TowerRequestId::new)
+        HeaderValue::from_str(text).ok()
     }
 }
 
@@ -43,7 +46,7 @@ impl RequestIdLayer {
 impl<S> Layer<S> for RequestIdLayer {
     type Service = RequestId<S>;
     fn layer(&self, inner: S) -> RequestId<S> {
-        SetRequestId::new(
+        SetRequestHeader::if_not_present(
             PropagateRequestId::new(inner, CLIENT_REQUEST_ID),
             CLIENT_REQUEST_ID,
             MakeClientRequestId,
@@ -51,8 +54,8 @@ impl<S> Layer<S> for RequestIdLayer {
     }
 }
 
-/// The service of [`RequestIdLayer`]: tower-http's `SetRequestId` over `PropagateRequestId`.
-pub type RequestId<S> = SetRequestId<PropagateRequestId<S>, MakeClientRequestId>;
+/// The service of [`RequestIdLayer`]: tower-http's `SetRequestHeader` over `PropagateRequestId`.
+pub type RequestId<S> = SetRequestHeader<PropagateRequestId<S>, MakeClientRequestId>;
 
 #[cfg(test)]
 mod tests {
