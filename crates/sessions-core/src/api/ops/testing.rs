@@ -16,6 +16,17 @@ pub(crate) const ENDPOINT: &str =
 /// The fixed multipart boundary used in snapshots.
 pub(crate) const BOUNDARY: &str = "sessions-core-test-boundary";
 
+/// File names that would leave `/mnt/data` (or are no names at all): refused before sending.
+pub(crate) const ESCAPING_NAMES: [&str; 7] = [
+    "../etc/passwd",
+    "/etc/passwd",
+    "",
+    "a/..",
+    "sub/",
+    "a\0b",
+    "/mnt/database/x",
+];
+
 /// A session identifier that needs percent-encoding.
 pub(crate) const ID: &str = "user-42|{a}";
 
