@@ -41,6 +41,12 @@ pub const IDENTIFIER_PUNCTUATION: &str = "_|}{[]:\";'<>?/.,@#$%^&*()-+=!~`";
 /// assert!(validate_identifier("a b c d").is_err());
 /// ```
 pub fn validate_identifier(identifier: &str) -> Result<()> {
+    // The common case, all allowed ASCII, in one table-driven pass (this runs on every request).
+    if (MIN_IDENTIFIER_LEN..=MAX_IDENTIFIER_LEN).contains(&identifier.len())
+        && identifier.bytes().all(|b| IDENTIFIER_BYTES[usize::from(b)])
+    {
+        return Ok(());
+    }
     let len = identifier.chars().count();
     if !(MIN_IDENTIFIER_LEN..=MAX_IDENTIFIER_LEN).contains(&len) {
         return Err(Error::invalid(format!(
@@ -54,6 +60,23 @@ pub fn validate_identifier(identifier: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Which bytes may appear in an identifier: ASCII letters, digits and [`IDENTIFIER_PUNCTUATION`].
+const IDENTIFIER_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let punct = IDENTIFIER_PUNCTUATION.as_bytes();
+    let mut i = 0;
+    while i < punct.len() {
+        table[punct[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Whether `c` may appear in a session identifier.
 pub(crate) fn is_identifier_char(c: char) -> bool {
@@ -210,6 +233,17 @@ fn strip_data_root(path: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_table_agrees_with_the_character_rule() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                IDENTIFIER_BYTES[usize::from(b)],
+                is_identifier_char(char::from(b)) && b < 128,
+                "{b}"
+            );
+        }
+    }
 
     #[test]
     fn directories_and_file_paths_are_normalised() {
