@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | your layers (`ClientBuilder::layer`) | | see every call once, in call order |
 //! | `User-Agent` | [`user_agent`] (tower-http `SetRequestHeader`) | once per call |
-//! | `x-ms-client-request-id` | [`request_id`] (tower-http `SetRequestId` + `PropagateRequestId`) | outside retry: every attempt carries the same id |
+//! | `x-ms-client-request-id` | [`request_id`] (tower-http `SetRequestHeader` + `PropagateRequestId`) | outside retry: every attempt carries the same id |
 //! | a tracing span per operation | [`trace`] | spans the retries |
 //! | overall deadline | [`deadline`] | bounds retries and back-off, and the response body |
 //! | retry | [`retry`] | |
