@@ -299,12 +299,12 @@ async fn files_upload_list_get_download_delete() {
         assert_eq!(info.kind, FileKind::File);
 
         let info = files
-            .upload(Upload::text("notes.txt", "hello\n").path("sub"))
+            .upload(Upload::text("notes.txt", "hello\n").in_dir("sub"))
             .await
             .unwrap();
         assert_eq!(info.relative_path(), "sub/notes.txt", "{version}: {info:?}");
         let info = files
-            .upload(Upload::file(&local_file).unwrap().path("sub/deeper"))
+            .upload(Upload::file(&local_file).unwrap().in_dir("sub/deeper"))
             .await
             .unwrap();
         assert_eq!(
@@ -464,7 +464,7 @@ async fn file_names_with_spaces_unicode_hash_and_percent() {
             assert_eq!(info.name, *name, "{version}");
             // And in a directory with the same kind of name.
             files
-                .upload(Upload::text(*name, content.clone()).path("dir #1 ü%"))
+                .upload(Upload::text(*name, content.clone()).in_dir("dir #1 ü%"))
                 .await
                 .unwrap();
 

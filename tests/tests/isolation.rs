@@ -136,7 +136,7 @@ async fn a_session_cannot_read_another_sessions_files() {
         .await;
     let _ = attacker
         .files()
-        .upload(Upload::text("pwn.txt", "x").path("link-dir"))
+        .upload(Upload::text("pwn.txt", "x").in_dir("link-dir"))
         .await;
     assert_eq!(
         std::fs::read_to_string(&secret).unwrap(),

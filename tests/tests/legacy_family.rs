@@ -110,7 +110,7 @@ async fn legacy_upload_list_download() {
         assert_eq!(info.name, "all.bin", "{version}: {info:?}");
         assert_eq!(info.size, Some(256), "{version}");
         let info = files
-            .upload(Upload::text("data.csv", "a,b\n1,2\n").path("in"))
+            .upload(Upload::text("data.csv", "a,b\n1,2\n").in_dir("in"))
             .await
             .unwrap();
         assert_eq!(info.relative_path(), "in/data.csv", "{version}: {info:?}");

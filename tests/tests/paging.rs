@@ -16,7 +16,7 @@ async fn file_listings_and_session_lists_span_pages() {
         let session = client.session(format!("pager-{i}@contoso.com")).unwrap();
         session
             .files()
-            .upload(Upload::text(format!("f{i}.txt"), "x").path("sub"))
+            .upload(Upload::text(format!("f{i}.txt"), "x").in_dir("sub"))
             .await
             .unwrap();
         identifiers.push(session.identifier().to_string());

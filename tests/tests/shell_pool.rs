@@ -81,7 +81,7 @@ async fn shell_commands_stdin_and_exit_codes() {
         );
         session
             .files()
-            .upload(Upload::text("up.txt", "uploaded\n").path("in"))
+            .upload(Upload::text("up.txt", "uploaded\n").in_dir("in"))
             .await
             .unwrap();
         let run = session

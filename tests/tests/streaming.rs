@@ -63,7 +63,7 @@ async fn a_64_mib_file_round_trips_byte_exact() {
     let session = client(pool.endpoint(), ApiVersion::V2025_10_02Preview).new_session();
     let files = session.files();
     let info = files
-        .upload(Upload::file(&source).unwrap().path("large"))
+        .upload(Upload::file(&source).unwrap().in_dir("large"))
         .await
         .unwrap();
     assert_eq!(info.size, Some(64 * MIB), "{info:?}");

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 /// The request/response family of an API version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApiFamily {
     /// `2024-02-02-preview`, `2024-08-02-preview`: `code/execute` with a `properties` envelope.
     Legacy,

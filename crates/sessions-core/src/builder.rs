@@ -2,11 +2,14 @@
 
 use std::fmt;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::AUTHORIZATION;
 use http::{Request, Response};
 use tower::{Layer, Service};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use crate::api_version::ApiVersion;
 use crate::auth::{
@@ -17,7 +20,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{BoxError, Error};
 use crate::middleware::retry::{RetryConfig, RetryLayer};
 use crate::middleware::{auth, deadline, request_id, timeout, trace, user_agent};
-use crate::transport::connector::{TransportOptions, pooled};
+use crate::transport::connector::{TransportOptions, parse_root_certificates, pooled};
 use crate::transport::{Body, BoxLayer, HttpService, ResponseBody};
 
 enum AuthConfig {
@@ -81,6 +84,34 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     layers: Vec<BoxLayer>,
     base_service: Option<HttpService>,
+    extra_roots: Vec<RootSource>,
+}
+
+/// A root certificate given to the builder, read and parsed by `build`.
+#[derive(Debug)]
+enum RootSource {
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
+impl RootSource {
+    fn read(&self) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+        match self {
+            RootSource::Bytes(b) => parse_root_certificates(b),
+            RootSource::File(path) => {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    Error::io(
+                        format!("reading the root certificate file {}", path.display()),
+                        e,
+                    )
+                })?;
+                parse_root_certificates(&bytes).map_err(|e| match e {
+                    Error::InvalidInput(m) => Error::invalid(format!("{}: {m}", path.display())),
+                    other => other,
+                })
+            }
+        }
+    }
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -104,6 +135,7 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("layers", &self.layers.len())
             .field("custom_base_service", &self.base_service.is_some())
+            .field("extra_roots", &self.extra_roots)
             .finish()
     }
 }
@@ -136,6 +168,7 @@ impl ClientBuilder {
             user_agent: None,
             layers: Vec::new(),
             base_service: None,
+            extra_roots: Vec::new(),
         }
     }
 
@@ -275,15 +308,46 @@ impl ClientBuilder {
         self
     }
 
+    /// Trust this root certificate (or these, for PEM with several) in addition to the default
+    /// store: PEM text or one DER-encoded certificate. For the local pool's
+    /// `dynsess serve --tls` CA, or a corporate TLS proxy's. Bad input fails
+    /// [`build`](ClientBuilder::build) with [`Error::InvalidInput`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), sessions_core::Error> {
+    /// let ca = std::fs::read("pool-ca.pem").map_err(|e| sessions_core::Error::io("reading the CA", e))?;
+    /// let client = sessions_core::Client::builder("https://127.0.0.1:8443/")
+    ///     .add_root_certificate(ca)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_root_certificate(mut self, pem_or_der: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(RootSource::Bytes(pem_or_der.into()));
+        self
+    }
+
+    /// Like [`add_root_certificate`](ClientBuilder::add_root_certificate), reading the PEM or
+    /// DER file at `path` when the client is built.
+    pub fn add_root_certificate_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.extra_roots
+            .push(RootSource::File(path.as_ref().to_path_buf()));
+        self
+    }
+
     /// Build the client. No network I/O, and no tokio runtime needed.
     pub fn build(self) -> Result<Client, Error> {
         let endpoint = Endpoint::parse(&self.endpoint)?;
+        let mut options = TransportOptions::default().connect_timeout(self.connect_timeout);
+        for source in &self.extra_roots {
+            options.extra_roots.extend(source.read()?);
+        }
         match self.base_service.clone() {
+            Some(_) if !options.extra_roots.is_empty() => Err(Error::invalid(
+                "root certificates configure the default connection pool, which base_service \
+                 replaces: trust them in your own service's TLS config instead",
+            )),
             Some(svc) => self.assemble(endpoint, svc),
-            None => {
-                let options = TransportOptions::default().connect_timeout(self.connect_timeout);
-                self.assemble(endpoint, pooled(&options)?)
-            }
+            None => self.assemble(endpoint, pooled(&options)?),
         }
     }
 
@@ -325,6 +389,8 @@ impl ClientBuilder {
             .layer(deadline::DeadlineLayer::new(self.overall_timeout))
             .layer(RetryLayer::new(self.retry.clone()))
             .option_layer(auth)
+            // Whoever set it (the auth layer, or a caller's own header), it never reaches logs.
+            .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
             .service(attempt);
         let mut svc = HttpService::new(stack);
         // The first layer added is the outermost: wrap in reverse order.
@@ -369,5 +435,51 @@ impl ClientBuilder {
         };
         let cred = crate::auth::default_chain(http.clone(), &options)?;
         Ok(Arc::new(crate::auth::AzureCredential::new(cred)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use http::HeaderValue;
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    /// A base service that records whether each request's `Authorization` was marked sensitive.
+    fn recording(seen: Arc<Mutex<Vec<bool>>>) -> HttpService {
+        HttpService::new(tower::service_fn(move |req: Request<Body>| {
+            let seen = seen.clone();
+            async move {
+                let sensitive = req.headers()[AUTHORIZATION].is_sensitive();
+                seen.lock().unwrap().push(sensitive);
+                let body = http_body_util::Empty::<bytes::Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync();
+                Ok::<_, BoxError>(Response::new(body))
+            }
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_callers_own_authorization_is_marked_sensitive_too() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let client = Client::builder("http://127.0.0.1:9/")
+            .no_auth()
+            .base_service(recording(seen.clone()))
+            .layer(tower::util::MapRequestLayer::new(
+                |mut req: Request<Body>| {
+                    req.headers_mut()
+                        .insert(AUTHORIZATION, HeaderValue::from_static("Bearer mine"));
+                    req
+                },
+            ))
+            .build()
+            .unwrap();
+        let mut req = Request::new(Body::empty());
+        *req.uri_mut() = "http://127.0.0.1:9/x".parse().unwrap();
+        client.send(req).await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![true]);
     }
 }

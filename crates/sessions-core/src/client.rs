@@ -1,5 +1,6 @@
 //! [`Client`]: a cheap-to-clone handle on the middleware stack, the pool endpoint and the
-//! api-version. The typed operations live in [`crate::api`]; this file only sends requests.
+//! api-version. This file only sends requests; the typed operations (sessions, the pool) are
+//! in [`crate::api`], the builder in `builder.rs`, so neither layer imports the other.
 
 use std::fmt;
 use std::sync::Arc;
@@ -106,25 +107,5 @@ impl Client {
             .send(request)
             .await
             .map_err(Error::from_box)
-    }
-}
-
-impl Error {
-    /// Turn an error that came out of the tower stack back into a typed error.
-    pub fn from_box(err: BoxError) -> Error {
-        let err = match err.downcast::<Error>() {
-            Ok(e) => return *e,
-            Err(e) => e,
-        };
-        if err.is::<tower::timeout::error::Elapsed>() {
-            return Error::Timeout {
-                kind: crate::error::TimeoutKind::Attempt,
-                after: None,
-            };
-        }
-        if crate::middleware::is_connect_error(&*err) {
-            return Error::Connect { source: err };
-        }
-        Error::Transport(err)
     }
 }

@@ -223,6 +223,50 @@ impl Error {
             source,
         }
     }
+
+    /// Turn an error that came out of the tower stack back into a typed error.
+    pub fn from_box(err: BoxError) -> Error {
+        let err = match err.downcast::<Error>() {
+            Ok(e) => return *e,
+            Err(e) => e,
+        };
+        if err.is::<tower::timeout::error::Elapsed>() {
+            return Error::Timeout {
+                kind: TimeoutKind::Attempt,
+                after: None,
+            };
+        }
+        if is_connect_error(&*err) {
+            return Error::Connect { source: err };
+        }
+        Error::Transport(err)
+    }
+}
+
+/// Whether an error (anywhere in its source chain) is a failure to establish the connection,
+/// which guarantees the request never reached the service.
+pub(crate) fn is_connect_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let hyper_connect = e
+            .downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|h| h.is_connect());
+        let ours = e.downcast_ref::<Error>().is_some_and(|e| {
+            matches!(
+                e,
+                Error::Connect { .. }
+                    | Error::Timeout {
+                        kind: TimeoutKind::Connect,
+                        ..
+                    }
+            )
+        });
+        if hyper_connect || ours {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// The messages of an error and its sources, deduplicated, joined with ": "

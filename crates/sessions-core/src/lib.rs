@@ -17,7 +17,8 @@ pub mod transport;
 pub mod validate;
 
 pub use api::{
-    CodeInputType, Download, ExecuteRequest, Files, ListOptions, Session, ShellRequest, Upload,
+    CodeInputType, Download, DownloadStream, ExecuteRequest, Files, ListOptions, Session,
+    ShellRequest, Upload,
 };
 pub use api_version::{ApiFamily, ApiVersion};
 pub use auth::{AccessToken, TokenSource};
@@ -26,7 +27,10 @@ pub use client::Client;
 pub use endpoint::Endpoint;
 pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
 pub use middleware::retry::RetryConfig;
-pub use model::*;
+pub use model::{
+    Execution, ExecutionResult, ExecutionStatus, ExecutionTimings, FileInfo, FileKind, Image,
+    NameVersion, PoolMetadata, SessionInfo,
+};
 pub use transport::{Body, Operation, Retryable};
 
 // The crate README's snippets are compiled as doctests, so they cannot drift from the API.

@@ -184,6 +184,7 @@ impl Default for ExecutionResult {
 /// The `x-ms-*` timing headers the service sends on code-execution responses. All optional: the
 /// values are kept as sent, because their formats differ (milliseconds, Go durations).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExecutionTimings {
     /// `x-ms-session-guid`: the underlying container (pod) of the session.
     pub session_guid: Option<String>,
@@ -299,6 +300,7 @@ impl FileInfo {
 
 /// A session as reported by `GET session`, `listSessions` or `.management/getSession`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SessionInfo {
     /// The session identifier.
     pub identifier: String,
@@ -314,6 +316,7 @@ pub struct SessionInfo {
 
 /// A name and version pair in pool metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NameVersion {
     /// Name.
     pub name: String,
@@ -323,6 +326,7 @@ pub struct NameVersion {
 
 /// Pool metadata (`GET metadata`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PoolMetadata {
     /// Runtimes, e.g. Python 3.12.
     pub runtimes: Vec<NameVersion>,

@@ -20,7 +20,7 @@ pub const MIN_IDENTIFIER_LEN: usize = 4;
 pub const MAX_IDENTIFIER_LEN: usize = 128;
 
 /// The longest file name (one path segment) in bytes, as on Linux (`NAME_MAX`).
-pub const MAX_FILE_NAME_BYTES: usize = 255;
+pub(crate) const MAX_FILE_NAME_BYTES: usize = 255;
 
 /// The punctuation the service's OpenAPI definitions allow in identifiers, besides ASCII letters
 /// and digits: the pattern of `#/parameters/SessionIdentifier` is
@@ -41,6 +41,12 @@ pub const IDENTIFIER_PUNCTUATION: &str = "_|}{[]:\";'<>?/.,@#$%^&*()-+=!~`";
 /// assert!(validate_identifier("a b c d").is_err());
 /// ```
 pub fn validate_identifier(identifier: &str) -> Result<()> {
+    // The common case, all allowed ASCII, in one table-driven pass (this runs on every request).
+    if (MIN_IDENTIFIER_LEN..=MAX_IDENTIFIER_LEN).contains(&identifier.len())
+        && identifier.bytes().all(|b| IDENTIFIER_BYTES[usize::from(b)])
+    {
+        return Ok(());
+    }
     let len = identifier.chars().count();
     if !(MIN_IDENTIFIER_LEN..=MAX_IDENTIFIER_LEN).contains(&len) {
         return Err(Error::invalid(format!(
@@ -55,14 +61,31 @@ pub fn validate_identifier(identifier: &str) -> Result<()> {
     Ok(())
 }
 
+/// Which bytes may appear in an identifier: ASCII letters, digits and [`IDENTIFIER_PUNCTUATION`].
+const IDENTIFIER_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let punct = IDENTIFIER_PUNCTUATION.as_bytes();
+    let mut i = 0;
+    while i < punct.len() {
+        table[punct[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Whether `c` may appear in a session identifier.
-pub fn is_identifier_char(c: char) -> bool {
+pub(crate) fn is_identifier_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || IDENTIFIER_PUNCTUATION.contains(c)
 }
 
 /// Check one file name (a single path segment): not empty, not `.` or `..`, no `/` or `\`, no
 /// control characters (they would break the multipart headers), at most 255 bytes.
-pub fn validate_file_name(name: &str) -> Result<()> {
+pub(crate) fn validate_file_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Error::invalid("the file name is empty"));
     }
@@ -94,15 +117,7 @@ pub fn validate_file_name(name: &str) -> Result<()> {
 ///
 /// Accepts relative paths (`sub/dir`) and absolute ones under `/mnt/data`; drops empty and `.`
 /// segments; rejects `..`, `\`, control characters and absolute paths elsewhere.
-///
-/// ```
-/// use sessions_core::validate::normalize_dir;
-/// assert_eq!(normalize_dir("/mnt/data/sub/").unwrap(), "sub");
-/// assert_eq!(normalize_dir("a/./b").unwrap(), "a/b");
-/// assert!(normalize_dir("../etc").is_err());
-/// assert!(normalize_dir("/etc").is_err());
-/// ```
-pub fn normalize_dir(path: &str) -> Result<String> {
+pub(crate) fn normalize_dir(path: &str) -> Result<String> {
     if path.chars().any(char::is_control) {
         return Err(Error::invalid(format!(
             "the path {path:?} contains a control character"
@@ -142,14 +157,7 @@ pub fn normalize_dir(path: &str) -> Result<String> {
 
 /// Split a file path such as `sub/report.csv` or `/mnt/data/report.csv` into its directory
 /// (relative to `/mnt/data`, `""` for the root) and its validated file name.
-///
-/// ```
-/// use sessions_core::validate::split_file_path;
-/// assert_eq!(split_file_path("sub/x.csv").unwrap(), ("sub".to_string(), "x.csv".to_string()));
-/// assert_eq!(split_file_path("/mnt/data/x.csv").unwrap(), ("".to_string(), "x.csv".to_string()));
-/// assert!(split_file_path("sub/").is_err());
-/// ```
-pub fn split_file_path(path: &str) -> Result<(String, String)> {
+pub(crate) fn split_file_path(path: &str) -> Result<(String, String)> {
     if path.is_empty() {
         return Err(Error::invalid("the file name is empty"));
     }
@@ -174,7 +182,7 @@ pub fn split_file_path(path: &str) -> Result<(String, String)> {
 
 /// Join a base directory and a file path (which may carry its own directories) into a normalised
 /// `(directory, name)` pair.
-pub fn join_file_path(base_dir: Option<&str>, file: &str) -> Result<(String, String)> {
+pub(crate) fn join_file_path(base_dir: Option<&str>, file: &str) -> Result<(String, String)> {
     let (dir, name) = split_file_path(file)?;
     let base = match base_dir {
         Some(b) => normalize_dir(b)?,
@@ -194,12 +202,13 @@ pub fn join_file_path(base_dir: Option<&str>, file: &str) -> Result<(String, Str
 }
 
 /// Reject uploads over [`MAX_UPLOAD_BYTES`] before anything is sent.
-pub fn check_upload_size(len: u64) -> Result<()> {
+#[cfg(test)]
+fn check_upload_size(len: u64) -> Result<()> {
     check_upload_size_limit(len, MAX_UPLOAD_BYTES)
 }
 
 /// Reject uploads over `limit` bytes before anything is sent.
-pub fn check_upload_size_limit(len: u64, limit: u64) -> Result<()> {
+pub(crate) fn check_upload_size_limit(len: u64, limit: u64) -> Result<()> {
     if len > limit {
         let what = if limit == MAX_UPLOAD_BYTES {
             format!("the service accepts at most {MAX_UPLOAD_BYTES} bytes (128 MiB) per file")
@@ -224,6 +233,34 @@ fn strip_data_root(path: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_table_agrees_with_the_character_rule() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                IDENTIFIER_BYTES[usize::from(b)],
+                is_identifier_char(char::from(b)) && b < 128,
+                "{b}"
+            );
+        }
+    }
+
+    #[test]
+    fn directories_and_file_paths_are_normalised() {
+        assert_eq!(normalize_dir("/mnt/data/sub/").unwrap(), "sub");
+        assert_eq!(normalize_dir("a/./b").unwrap(), "a/b");
+        assert!(normalize_dir("../etc").is_err());
+        assert!(normalize_dir("/etc").is_err());
+        assert_eq!(
+            split_file_path("sub/x.csv").unwrap(),
+            ("sub".to_string(), "x.csv".to_string())
+        );
+        assert_eq!(
+            split_file_path("/mnt/data/x.csv").unwrap(),
+            ("".to_string(), "x.csv".to_string())
+        );
+        assert!(split_file_path("sub/").is_err());
+    }
 
     #[test]
     fn identifiers() {

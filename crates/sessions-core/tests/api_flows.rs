@@ -344,7 +344,7 @@ async fn replayable_file_upload_survives_a_retry() {
 
     let files = retrying_client(&server.base).session(SID).unwrap().files();
     let info = files
-        .upload(Upload::file(&path).unwrap().path("in"))
+        .upload(Upload::file(&path).unwrap().in_dir("in"))
         .await
         .unwrap();
     assert_eq!(info.name, "big table.csv");

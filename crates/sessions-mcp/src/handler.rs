@@ -175,7 +175,7 @@ impl ClientHandler {
         };
         let mut upload = Upload::bytes(name, bytes);
         if let Some(path) = args.opt_string("path").map_err(arg)? {
-            upload = upload.path(path);
+            upload = upload.in_dir(path);
         }
         let session = self.session().await?;
         let file = session

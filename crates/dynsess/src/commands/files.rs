@@ -40,7 +40,7 @@ pub async fn upload(ctx: &Context, args: UploadArgs) -> Result<ExitCode> {
         None => Upload::file(&local)?.name(name),
     };
     if let Some(dir) = args.path {
-        upload = upload.path(dir);
+        upload = upload.in_dir(dir);
     }
     let result = session.files().upload(upload).await;
     if let Some(bar) = bar {

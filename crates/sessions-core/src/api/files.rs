@@ -1,16 +1,18 @@
-//! [`Files`]: a session's files in `/mnt/data`: list, upload, inspect, delete, download.
+//! [`Files`]: a session's files in `/mnt/data`: list, upload, inspect, delete, download. It only
+//! builds operations ([`super::ops`]) and hands them to [`super::send`].
 
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::download::{self, Download};
-use super::paging::collect_pages;
-use super::request;
-use super::session::Session;
-use super::upload::Upload;
-use super::{decode, send_checked, send_json};
+use super::ops::download::{self, Download};
+use super::ops::files::{self, ListOptions, in_dir};
+use super::ops::upload::{self, Upload};
+use super::ops::{Target, paging};
+use super::send;
 use crate::api_version::ApiFamily;
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::model::{FileInfo, FileKind};
 use crate::transport::Operation;
@@ -21,33 +23,6 @@ const MAX_WALK_DEPTH: usize = 16;
 
 /// How many directories [`Files::list_all`] lists at most on versions without recursive listing.
 const MAX_WALK_DIRS: usize = 256;
-
-/// Options for [`Files::list_with`].
-///
-/// ```
-/// use sessions_core::api::ListOptions;
-/// let opts = ListOptions::default().path("inputs").recursive(true);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListOptions {
-    pub(crate) path: Option<String>,
-    pub(crate) recursive: bool,
-}
-
-impl ListOptions {
-    /// List this directory (relative to `/mnt/data`, or absolute under it) instead of the root.
-    /// Current family only.
-    pub fn path(mut self, dir: impl Into<String>) -> Self {
-        self.path = Some(dir.into());
-        self
-    }
-
-    /// Include subdirectories (`recursive=true`, 2025-10-02-preview only).
-    pub fn recursive(mut self, recursive: bool) -> Self {
-        self.recursive = recursive;
-        self
-    }
-}
 
 /// The files of one session, under `/mnt/data`.
 ///
@@ -60,7 +35,7 @@ impl ListOptions {
 /// use sessions_core::api::{ListOptions, Upload};
 ///
 /// let files = session.files();
-/// let info = files.upload(Upload::file("report.csv")?.path("inputs")).await?;
+/// let info = files.upload(Upload::file("report.csv")?.in_dir("inputs")).await?;
 /// println!("uploaded {} ({:?} bytes)", info.relative_path(), info.size);
 ///
 /// for f in files.list_with(ListOptions::default().path("inputs")).await? {
@@ -72,17 +47,26 @@ impl ListOptions {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Files {
-    session: Session,
+    client: Client,
+    identifier: Arc<str>,
 }
 
 impl Files {
-    pub(crate) fn new(session: Session) -> Self {
-        Files { session }
+    pub(crate) fn new(client: Client, identifier: Arc<str>) -> Self {
+        Files { client, identifier }
     }
 
-    /// The session these files belong to.
-    pub fn session(&self) -> &Session {
-        &self.session
+    /// The identifier of the session these files belong to.
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target::session(
+            self.client.endpoint(),
+            self.client.api_version(),
+            &self.identifier,
+        )
     }
 
     /// List the files in `/mnt/data` (following `nextLink` pages).
@@ -95,7 +79,7 @@ impl Files {
     /// (2024-10-02-preview, 2025-02-02-preview) a walk of the directories, bounded in depth and
     /// count so a link loop cannot make it endless.
     pub async fn list_all(&self) -> Result<Vec<FileInfo>> {
-        let version = self.session.client().api_version();
+        let version = self.client.api_version();
         if version.family() == ApiFamily::Legacy {
             return self.list().await;
         }
@@ -124,23 +108,23 @@ impl Files {
 
     /// List files with options (following `nextLink` pages).
     pub async fn list_with(&self, options: ListOptions) -> Result<Vec<FileInfo>> {
-        let target = self.session.target();
-        let family = self.session.client().api_version().family();
-        let first = request::list_files(target, &options)?;
+        let target = self.target();
+        let family = self.client.api_version().family();
+        let first = files::list(target, &options)?;
         let dir = match &options.path {
             Some(p) => validate::normalize_dir(p)?,
             None => String::new(),
         };
-        let files = collect_pages(
-            self.session.client(),
+        let found = send::pages(
+            &self.client,
             first,
             "file list",
-            |body| decode::decode_file_page(family, body),
-            |link| request::next_page(target, link, Operation::idempotent("files.list")),
+            |body| files::decode_page(family, body),
+            |link| paging::next(target, link, Operation::idempotent("files.list")),
         )
         .await?;
         // Entries' directories are made relative to /mnt/data, whichever reading the pool uses.
-        Ok(files.into_iter().map(|f| in_dir(f, &dir)).collect())
+        Ok(found.into_iter().map(|f| in_dir(f, &dir)).collect())
     }
 
     /// Upload a file and return what the service stored.
@@ -150,39 +134,36 @@ impl Files {
     /// they are filled in from the upload itself.
     pub async fn upload(&self, upload: Upload) -> Result<FileInfo> {
         let boundary = format!("sessions-core-{}", uuid::Uuid::new_v4().simple());
-        let req = request::upload(self.session.target(), &upload, &boundary)?;
-        let (_, body) = send_json(self.session.client(), req).await?;
-        let family = self.session.client().api_version().family();
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return fallback_info(&upload);
-        }
-        match decode::decode_file(family, &body)? {
-            Some(info) => Ok(in_dir(info, &upload.target()?.0)),
-            None => fallback_info(&upload),
-        }
+        let req = upload::post(self.target(), &upload, &boundary)?;
+        let family = self.client.api_version().family();
+        send::call(&self.client, req, |_, body| {
+            upload::decode(family, body, &upload)
+        })
+        .await
     }
 
     /// A file's metadata (`GET files/{name}`; current family only).
     pub async fn get(&self, name: &str) -> Result<FileInfo> {
-        let req = request::get_file(self.session.target(), name)?;
-        let (_, body) = send_json(self.session.client(), req).await?;
-        let family = self.session.client().api_version().family();
-        let info = decode::decode_file(family, &body)?
-            .ok_or_else(|| Error::decode("the file response is an empty list", &body, None))?;
+        let req = files::get(self.target(), name)?;
+        let family = self.client.api_version().family();
+        let info = send::call(&self.client, req, |_, body| {
+            files::decode_one(family, body)?
+                .ok_or_else(|| Error::decode("the file response is an empty list", body, None))
+        })
+        .await?;
         Ok(in_dir(info, &validate::split_file_path(name)?.0))
     }
 
     /// Delete a file (`DELETE files/{name}`; current family only).
     pub async fn delete(&self, name: &str) -> Result<()> {
-        let req = request::delete_file(self.session.target(), name)?;
-        send_checked(self.session.client(), req).await.map(drop)
+        let req = files::delete(self.target(), name)?;
+        send::send(&self.client, req).await.map(drop)
     }
 
     /// Start downloading a file; the content streams from the returned [`Download`].
     pub async fn download(&self, name: &str) -> Result<Download> {
-        let req = request::download_file(self.session.target(), name)?;
-        let response = send_checked(self.session.client(), req).await?;
-        Ok(Download::new(response))
+        let req = download::get(self.target(), name)?;
+        Ok(Download::new(send::send(&self.client, req).await?))
     }
 
     /// Download a whole file into memory.
@@ -198,93 +179,5 @@ impl Files {
     pub async fn download_to(&self, name: &str, local: impl AsRef<Path>) -> Result<u64> {
         let download = self.download(name).await?;
         download::write_to_file(download, local.as_ref()).await
-    }
-}
-
-/// Make an entry's `directory` relative to `/mnt/data`, whichever way the service wrote it, so
-/// that [`FileInfo::relative_path`] is right for a listing of `dir` at every version:
-///
-/// * absent (versions before 2025-10-02-preview) or `""`: the entry is in `dir` itself (the
-///   definitions' examples answer `path=test-directory` with `""` for direct children);
-/// * `dir` or below it (`test-directory/sub`, or absolute under `/mnt/data`): already relative
-///   to `/mnt/data` (an absolute one loses its `/mnt/data/`);
-/// * anything else: relative to `dir` (the examples' reading), so `dir` is put before it.
-///
-/// The one ambiguous case, a directory named like its parent (`a/a` when listing `a`), is read
-/// as relative to `/mnt/data`.
-fn in_dir(mut info: FileInfo, dir: &str) -> FileInfo {
-    if dir.is_empty() {
-        return info;
-    }
-    let root = validate::DATA_ROOT.trim_start_matches('/');
-    let sent = info.directory.as_deref().map(|d| {
-        let d = d.trim_matches('/');
-        let d = match d.strip_prefix(root) {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-            _ => d,
-        };
-        d.trim_matches('/').to_owned()
-    });
-    match sent {
-        None => info.directory = Some(dir.to_owned()),
-        Some(d) if d.is_empty() => info.directory = Some(dir.to_owned()),
-        Some(d) if d == dir || d.starts_with(&format!("{dir}/")) => info.directory = Some(d),
-        Some(d) => info.directory = Some(format!("{dir}/{d}")),
-    }
-    info
-}
-
-fn fallback_info(upload: &Upload) -> Result<FileInfo> {
-    let (dir, name) = upload.target()?;
-    let content_type = upload.part_content_type(&name);
-    Ok(FileInfo {
-        name,
-        directory: (!dir.is_empty()).then_some(dir),
-        kind: FileKind::File,
-        size: Some(upload.len()),
-        content_type: Some(content_type),
-        last_modified: None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(directory: Option<&str>) -> FileInfo {
-        FileInfo {
-            name: "x.csv".into(),
-            directory: directory.map(str::to_owned),
-            kind: FileKind::File,
-            size: None,
-            content_type: None,
-            last_modified: None,
-        }
-    }
-
-    #[test]
-    fn either_reading_of_directory_gives_the_same_path() {
-        let path = |d: Option<&str>, dir: &str| in_dir(entry(d), dir).relative_path();
-        // Relative to the requested path (the definitions' examples) ...
-        assert_eq!(path(Some(""), "test-directory"), "test-directory/x.csv");
-        assert_eq!(
-            path(Some("sub"), "test-directory"),
-            "test-directory/sub/x.csv"
-        );
-        // ... or relative to /mnt/data, plain or absolute ...
-        assert_eq!(
-            path(Some("test-directory"), "test-directory"),
-            "test-directory/x.csv"
-        );
-        assert_eq!(
-            path(Some("/mnt/data/test-directory/sub"), "test-directory"),
-            "test-directory/sub/x.csv"
-        );
-        // ... or absent (older versions).
-        assert_eq!(path(None, "test-directory"), "test-directory/x.csv");
-        // A root listing is kept as sent.
-        assert_eq!(path(Some("sub"), ""), "sub/x.csv");
-        // `mnt/database` is not under /mnt/data.
-        assert_eq!(path(Some("mnt/database"), "a"), "a/mnt/database/x.csv");
     }
 }

@@ -11,6 +11,9 @@ use std::borrow::Cow;
 /// `body` with every number that serde_json would round or refuse turned into a string of its
 /// literal text; borrowed (no copy) when there is none, which is the usual case.
 pub(crate) fn exact_numbers(body: &[u8]) -> Cow<'_, [u8]> {
+    if !may_need_rewrite(body) {
+        return Cow::Borrowed(body);
+    }
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
     let mut i = 0;
@@ -39,6 +42,31 @@ pub(crate) fn exact_numbers(body: &[u8]) -> Cow<'_, [u8]> {
             Cow::Owned(buf)
         }
     }
+}
+
+/// Whether any run of number characters starting like a number is long enough (16 or more:
+/// every shorter integer fits 64 bits) or has an exponent. A cheap pass that ignores strings,
+/// so text in them can only send a body down the exact path, never skip it.
+fn may_need_rewrite(body: &[u8]) -> bool {
+    let mut run = 0usize;
+    let mut exponent = false;
+    let mut numeric = false;
+    for &b in body {
+        if matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+            if run == 0 {
+                numeric = matches!(b, b'0'..=b'9' | b'-');
+            }
+            run += 1;
+            exponent |= matches!(b, b'e' | b'E');
+            if numeric && (run >= 16 || exponent) {
+                return true;
+            }
+        } else {
+            run = 0;
+            exponent = false;
+        }
+    }
+    false
 }
 
 /// The index after the closing quote of a string whose content starts at `i`.
@@ -86,6 +114,14 @@ fn fits(token: &[u8]) -> bool {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn the_quick_pass_only_skips_bodies_with_short_exponent_free_numbers() {
+        assert!(!may_need_rewrite(br#"{"status":"Succeeded","result":{"executionResult":2,"executionTimeInMilliseconds":1.25}}"#));
+        assert!(may_need_rewrite(br#"{"r":1180591620717411303424}"#));
+        assert!(may_need_rewrite(br#"{"r":1e400}"#));
+        assert!(may_need_rewrite(br#"{"r":-1234567890123456}"#));
+    }
 
     fn parse(text: &str) -> Value {
         serde_json::from_slice(&exact_numbers(text.as_bytes())).unwrap()

@@ -8,15 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Lenient where the service's .NET side is: `t`/`T`/space separate date and time, any number
 /// of fractional digits (nanoseconds kept), and a missing offset means UTC. Returns `None` for
 /// anything else rather than an error: a timestamp the crate cannot read must never fail a call.
-///
-/// ```
-/// use sessions_core::api::parse_rfc3339;
-/// use std::time::{Duration, UNIX_EPOCH};
-/// let t = parse_rfc3339("1970-01-02T00:00:01.5Z").unwrap();
-/// assert_eq!(t, UNIX_EPOCH + Duration::from_millis(86_401_500));
-/// assert!(parse_rfc3339("yesterday").is_none());
-/// ```
-pub fn parse_rfc3339(input: &str) -> Option<SystemTime> {
+pub(crate) fn parse_rfc3339(input: &str) -> Option<SystemTime> {
     let s = input.trim().as_bytes();
     let year = i64::from(digits(s, 0, 4)?);
     expect(s, 4, b'-')?;
@@ -126,6 +118,13 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fractions_are_kept_and_nonsense_is_none() {
+        let t = parse_rfc3339("1970-01-02T00:00:01.5Z").unwrap();
+        assert_eq!(t, UNIX_EPOCH + Duration::from_millis(86_401_500));
+        assert!(parse_rfc3339("yesterday").is_none());
+    }
 
     fn ms(s: &str) -> Option<i128> {
         parse_rfc3339(s).map(|t| match t.duration_since(UNIX_EPOCH) {

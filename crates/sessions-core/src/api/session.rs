@@ -1,42 +1,19 @@
-//! [`Session`]: one session identifier on a [`Client`], and the operations scoped to it.
+//! [`Session`]: one session identifier on a [`Client`]. It only builds operations
+//! ([`super::ops`]) and hands them to [`super::send`].
 
 use std::sync::Arc;
 
-use super::execute::{ExecuteRequest, ShellRequest};
 use super::files::Files;
-use super::request::{self, Target};
-use super::{decode, send_checked, send_json};
+use super::ops::execute::{self, ExecuteRequest};
+use super::ops::shell::{self, ShellRequest};
+use super::ops::{Target, execution, passthrough, session};
+use super::send;
 use crate::api_version::ApiFamily;
 use crate::client::Client;
-use crate::error::{Error, Result, TimeoutKind};
+use crate::error::{Error, Result};
+use crate::middleware::deadline;
 use crate::model::{Execution, SessionInfo};
-use crate::validate;
-
-impl Client {
-    /// A handle on the session with this identifier (validated as the service's definitions
-    /// say: 4–128 characters, ASCII letters, digits and
-    /// [`IDENTIFIER_PUNCTUATION`](crate::validate::IDENTIFIER_PUNCTUATION), so `user@contoso.com`
-    /// and `tenant:42` work).
-    ///
-    /// Nothing is sent: the service allocates the session on its first request.
-    pub fn session(&self, identifier: impl Into<String>) -> Result<Session> {
-        let identifier = identifier.into();
-        validate::validate_identifier(&identifier)?;
-        Ok(Session {
-            client: self.clone(),
-            identifier: identifier.into(),
-        })
-    }
-
-    /// A handle on a new session with a fresh random identifier (a UUID v4).
-    pub fn new_session(&self) -> Session {
-        let identifier = uuid::Uuid::new_v4().hyphenated().to_string();
-        Session {
-            client: self.clone(),
-            identifier: identifier.into(),
-        }
-    }
-}
+use crate::transport::{Body, ResponseBody};
 
 /// One session of a pool: run code and shell commands, move files, inspect or delete it.
 ///
@@ -70,6 +47,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// A handle on `identifier` (already validated, or generated).
+    pub(crate) fn new(client: Client, identifier: Arc<str>) -> Self {
+        Session { client, identifier }
+    }
+
     /// The session identifier.
     pub fn identifier(&self) -> &str {
         &self.identifier
@@ -80,8 +62,8 @@ impl Session {
         &self.client
     }
 
-    /// Where this session's requests go (for the builders in [`request`]).
-    pub fn target(&self) -> Target<'_> {
+    /// Where this session's requests go.
+    fn target(&self) -> Target<'_> {
         Target::session(
             self.client.endpoint(),
             self.client.api_version(),
@@ -113,7 +95,7 @@ impl Session {
 
     /// Read an execution by id (`GET executions/{id}`). Current family only.
     pub async fn get_execution(&self, id: &str) -> Result<Execution> {
-        let req = request::get_execution(self.target(), id)?;
+        let req = execute::get(self.target(), id)?;
         self.execution_response(req).await
     }
 
@@ -124,32 +106,29 @@ impl Session {
 
     /// Run a shell command with stdin and/or a client-side deadline.
     pub async fn shell_with(&self, request: ShellRequest) -> Result<Execution> {
-        let req = request::shell(self.target(), &request)?;
+        let req = shell::post(self.target(), &request)?;
         let call = self.execution_response(req);
         match request.timeout {
-            Some(limit) => tokio::time::timeout(limit, call)
-                .await
-                .map_err(|_| Error::Timeout {
-                    kind: TimeoutKind::Overall,
-                    after: Some(limit),
-                })?,
+            Some(limit) => deadline::within(limit, call).await,
             None => call.await,
         }
     }
 
     /// The session's files in `/mnt/data`.
     pub fn files(&self) -> Files {
-        Files::new(self.clone())
+        Files::new(self.client.clone(), self.identifier.clone())
     }
 
     /// The session's state (`GET session`).
     ///
     /// This route exists from 2025-02-02-preview; on clients set to an older version the call
-    /// is sent with `api-version=2025-10-02-preview` (see [`request::management_version`]).
+    /// is sent with `api-version=2025-10-02-preview`.
     pub async fn info(&self) -> Result<SessionInfo> {
-        let req = request::get_session(self.target())?;
-        let (_, body) = send_json(&self.client, req).await?;
-        decode::decode_session(&body, &self.identifier)
+        let req = session::get(self.target())?;
+        send::call(&self.client, req, |_, body| {
+            session::decode(body, &self.identifier)
+        })
+        .await
     }
 
     /// Delete the session at once, freeing its slot in the pool (`DELETE session`, 204).
@@ -157,36 +136,57 @@ impl Session {
     /// Same version rule as [`Session::info`]. Reusing the identifier afterwards gives a new,
     /// empty session. Not supported by custom-container pools.
     pub async fn delete(&self) -> Result<()> {
-        let req = request::delete_session(self.target())?;
-        send_checked(&self.client, req).await.map(drop)
+        let req = session::delete(self.target())?;
+        send::send(&self.client, req).await.map(drop)
     }
 
     /// Stop the session's container (`POST .management/stopSession`, 200 with a line of text,
     /// which is returned). This is the custom-container pools' way to end a session; on
     /// code-interpreter pools use [`Session::delete`]. Same version rule as [`Session::info`].
     pub async fn stop(&self) -> Result<String> {
-        let req = request::stop_session(self.target())?;
-        let (_, body) = send_json(&self.client, req).await?;
-        Ok(String::from_utf8_lossy(&body).trim().to_owned())
+        let req = session::stop(self.target())?;
+        send::call(&self.client, req, |_, body| Ok(session::decode_stop(body))).await
+    }
+
+    /// Send any request to this session's container (custom-container pools): `endpoint + path`
+    /// with the session's `identifier` added to the query, through the same stack (auth, retry,
+    /// timeouts) as every other call.
+    ///
+    /// `path` is relative to the pool endpoint and may carry its own query; it must not contain
+    /// `..` or set `identifier`. Any status is returned as-is, with the body unread: the
+    /// container's API is its own. Non-idempotent methods are retried only when the request
+    /// surely did not reach the service.
+    ///
+    /// ```no_run
+    /// # async fn demo(session: sessions_core::api::Session) -> sessions_core::Result<()> {
+    /// use sessions_core::Body;
+    /// let response = session
+    ///     .request(http::Method::POST, "api/execute?verbose=1", Body::from(r#"{"code":"1+1"}"#))
+    ///     .await?;
+    /// println!("{}", response.status());
+    /// # Ok(()) }
+    /// ```
+    pub async fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Body,
+    ) -> Result<http::Response<ResponseBody>> {
+        let req = passthrough::request(self.target(), method, path, body)?;
+        self.client.send(req).await
     }
 
     async fn post_execution(&self, request: &ExecuteRequest) -> Result<Execution> {
-        let req = request::execute(self.target(), request)?;
+        let req = execute::post(self.target(), request)?;
         self.execution_response(req).await
     }
 
-    async fn execution_response(
-        &self,
-        req: http::Request<crate::transport::Body>,
-    ) -> Result<Execution> {
-        let (parts, body) = send_json(&self.client, req).await?;
-        decode::decode_execution(
-            self.client.api_version().family(),
-            parts.status,
-            &parts.headers,
-            &body,
-            &self.identifier,
-        )
+    async fn execution_response(&self, req: http::Request<Body>) -> Result<Execution> {
+        let family = self.client.api_version().family();
+        send::call(&self.client, req, |parts, body| {
+            execution::decode(family, parts.status, &parts.headers, body, &self.identifier)
+        })
+        .await
     }
 
     /// Poll until the execution is terminal, keeping the first response's timing headers when
@@ -205,17 +205,14 @@ impl Session {
         }
         let id = execution.id.clone();
         let first_timings = execution.timings.clone();
-        let deadline = tokio::time::Instant::now() + request.poll_deadline;
-        while !execution.status.is_terminal() {
-            if tokio::time::Instant::now() + request.poll_interval > deadline {
-                return Err(Error::Timeout {
-                    kind: TimeoutKind::Overall,
-                    after: Some(request.poll_deadline),
-                });
+        let polls = async {
+            while !execution.status.is_terminal() {
+                tokio::time::sleep(request.poll_interval).await;
+                execution = self.get_execution(&id).await?;
             }
-            tokio::time::sleep(request.poll_interval).await;
-            execution = self.get_execution(&id).await?;
-        }
+            Ok(())
+        };
+        deadline::within(request.poll_deadline, polls).await?;
         if execution.timings == Default::default() {
             execution.timings = first_timings;
         }

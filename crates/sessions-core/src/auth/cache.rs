@@ -43,7 +43,7 @@ struct Cached {
 /// * A fetch that takes longer than `load_timeout` (default 30 s) fails with
 ///   [`Error::Timeout`] of kind [`TimeoutKind::TokenLoad`].
 /// * If a refresh fails while the old token has not expired yet, the old token is used.
-/// * [`invalidate`](TokenCache::invalidate) drops the token (the auth layer calls it on a 401).
+/// * The auth layer drops the token on a 401 that carried it, so the resend gets a new one.
 pub struct TokenCache {
     source: Arc<dyn TokenSource>,
     scope: String,
@@ -117,7 +117,7 @@ impl TokenCache {
 
     /// The cached `Authorization` header value if it is fresh, without waiting (`None`: call
     /// [`header`](Self::header) to fetch one).
-    pub fn fresh_header(&self) -> Option<HeaderValue> {
+    pub(crate) fn fresh_header(&self) -> Option<HeaderValue> {
         let now = self.clock.now();
         self.read().filter(|c| now < c.refresh_at).map(|c| c.header)
     }
@@ -153,13 +153,14 @@ impl TokenCache {
     }
 
     /// Drop the cached token, so the next request fetches a new one.
-    pub fn invalidate(&self) {
+    #[cfg(test)]
+    fn invalidate(&self) {
         self.write(None);
     }
 
     /// Drop the cached token only if it is still `header` (so many requests failing with the
     /// same stale token cause one refetch, not one each).
-    pub fn invalidate_if(&self, header: &HeaderValue) {
+    pub(crate) fn invalidate_if(&self, header: &HeaderValue) {
         if let Ok(mut guard) = self.cached.write()
             && guard.as_ref().is_some_and(|c| c.header == *header)
         {

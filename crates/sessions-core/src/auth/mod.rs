@@ -30,8 +30,6 @@ mod static_token;
 
 #[cfg(feature = "azure-identity")]
 pub use azure::{AzureCredential, DefaultChainOptions, default_chain};
-#[cfg(feature = "azure-identity")]
-pub use azure_http::HyperHttpClient;
 pub use cache::{Clock, SystemClock, TokenCache};
 pub use closure::FnTokenSource;
 pub use static_token::StaticToken;

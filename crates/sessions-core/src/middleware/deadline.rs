@@ -62,10 +62,34 @@ pub struct DeadlineService<S> {
 }
 
 fn elapsed(after: Duration) -> BoxError {
-    Box::new(Error::Timeout {
+    Box::new(overall_timeout(after))
+}
+
+fn overall_timeout(after: Duration) -> Error {
+    Error::Timeout {
         kind: TimeoutKind::Overall,
         after: Some(after),
-    })
+    }
+}
+
+/// `after` from now; a duration too large to add is as good as no deadline: ~30 years.
+fn instant_after(after: Duration) -> Instant {
+    Instant::now()
+        .checked_add(after)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 30))
+}
+
+/// Bound `call` by `after`, failing as the layer does ([`TimeoutKind::Overall`]): the one way
+/// a deadline is enforced outside the stack (a shell command's own limit, the polling of an
+/// asynchronous execution), so every path times out alike.
+pub(crate) async fn within<T>(
+    after: Duration,
+    call: impl Future<Output = crate::Result<T>>,
+) -> crate::Result<T> {
+    match tokio::time::timeout_at(instant_after(after), call).await {
+        Ok(result) => result,
+        Err(_) => Err(overall_timeout(after)),
+    }
 }
 
 impl<S, B> Service<Request<B>> for DeadlineService<S>
@@ -85,10 +109,7 @@ where
             .extensions()
             .get::<OverallTimeout>()
             .map_or(self.timeout, |t| t.0);
-        // A duration too large to add is as good as no deadline: use ~30 years.
-        let at = Instant::now()
-            .checked_add(after)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 30));
+        let at = instant_after(after);
         req.extensions_mut().insert(Deadline(at));
         DeadlineFuture {
             inner: self.inner.call(req),

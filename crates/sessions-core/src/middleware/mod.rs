@@ -5,14 +5,19 @@
 //! | layer | module | why there |
 //! |---|---|---|
 //! | your layers (`ClientBuilder::layer`) | | see every call once, in call order |
-//! | `User-Agent` | [`user_agent`] | once per call |
-//! | `x-ms-client-request-id` | [`request_id`] | outside retry: every attempt carries the same id |
+//! | `User-Agent` | [`user_agent`] (tower-http `SetRequestHeader`) | once per call |
+//! | `x-ms-client-request-id` | [`request_id`] (tower-http `SetRequestHeader` + `PropagateRequestId`) | outside retry: every attempt carries the same id |
 //! | a tracing span per operation | [`trace`] | spans the retries |
 //! | overall deadline | [`deadline`] | bounds retries and back-off, and the response body |
 //! | retry | [`retry`] | |
 //! | bearer auth | [`auth`] | inside retry: each attempt gets a fresh token; on a 401 with a new token the retry layer resends once |
-//! | per-attempt timeout | [`timeout`] | |
+//! | `Authorization` marked sensitive | tower-http `SetSensitiveRequestHeaders` | whoever set it, it never reaches `Debug` output or logs |
+//! | per-attempt timeout | [`timeout`] | ours rather than tower's: the error says which limit fired and after how long |
 //! | connection pool | [`crate::transport::connector`] | hyper-util over hyper-rustls |
+//!
+//! Ours are only what is specific to this service: the retry rules that never re-run code, the
+//! token cache with its 401 resend, and the deadlines. The overall deadline is also the one
+//! mechanism behind a shell command's own limit and the polling of asynchronous executions.
 //!
 //! Composed this way a call makes one boxed future (in [`HttpService`](crate::transport::HttpService)) and one copy of
 //! the request (kept by the retry layer for any resend, the 401 resend included), and clones no
@@ -33,6 +38,10 @@
 //! # fn main() -> Result<(), sessions_core::Error> {
 //! let mut svc: HttpService = connector::base_transport(&connector::TransportOptions::default())?;
 //! svc = HttpService::new(timeout::TimeoutLayer::new(Duration::from_secs(250)).layer(svc));
+//! let sensitive = tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
+//!     http::header::AUTHORIZATION,
+//! ]);
+//! svc = HttpService::new(sensitive.layer(svc));
 //! let cache = Arc::new(TokenCache::new(Arc::new(StaticToken::new("token"))));
 //! svc = HttpService::new(auth::AuthLayer::new(cache).layer(svc));
 //! svc = HttpService::new(retry::RetryLayer::new(retry::RetryConfig::default()).layer(svc));
@@ -47,7 +56,6 @@
 
 use http::Request;
 
-use crate::error::{Error, TimeoutKind};
 use crate::transport::Body;
 
 pub mod auth;
@@ -58,37 +66,11 @@ pub mod timeout;
 pub mod trace;
 pub mod user_agent;
 
-/// Whether an error (anywhere in its source chain) is a failure to establish the connection,
-/// which guarantees the request never reached the service.
-pub fn is_connect_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        let hyper_connect = e
-            .downcast_ref::<hyper_util::client::legacy::Error>()
-            .is_some_and(|h| h.is_connect());
-        let ours = e.downcast_ref::<Error>().is_some_and(|e| {
-            matches!(
-                e,
-                Error::Connect { .. }
-                    | Error::Timeout {
-                        kind: TimeoutKind::Connect,
-                        ..
-                    }
-            )
-        });
-        if hyper_connect || ours {
-            return true;
-        }
-        cur = e.source();
-    }
-    false
-}
-
 /// A copy of `req` for another attempt (method, URI, version, headers, extensions and a
 /// replayed body), or `None` when its body is a one-shot stream.
 ///
 /// Call it before the request is sent.
-pub fn try_clone_request(req: &Request<Body>) -> Option<Request<Body>> {
+pub(crate) fn try_clone_request(req: &Request<Body>) -> Option<Request<Body>> {
     let body = req.body().try_clone()?;
     let mut copy = Request::new(body);
     *copy.method_mut() = req.method().clone();

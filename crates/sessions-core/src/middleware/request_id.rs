@@ -1,32 +1,36 @@
-//! Sets `x-ms-client-request-id` (a UUID v4) on requests that have none.
+//! `x-ms-client-request-id`: a UUID v4 per call, with tower-http doing the work.
 //!
-//! It sits outside the retry layer, so every attempt of one call carries the same id, which lets
-//! support correlate them. The id is also put in the response's extensions as a
-//! [`ClientRequestId`], so error messages can quote it.
+//! [`RequestIdLayer`] is tower-http's [`SetRequestHeader`] (sets the header when the request has
+//! none, with a fresh UUID from [`MakeClientRequestId`]) over its [`PropagateRequestId`]
+//! (copies the id onto the response's headers unless the service sent its own). It sits outside
+//! the retry layer, so every attempt of one call carries the same id, which lets support
+//! correlate them; error messages quote it from the response.
+//!
+//! `SetRequestHeader` rather than tower-http's `SetRequestId`: that one also stores the id in the
+//! request's extensions, which the retry layer's copy would then clone on every call, and nothing
+//! here reads it.
 
-use std::task::{Context, Poll};
-
-use http::{HeaderName, HeaderValue, Request, Response};
-use tower::{Layer, Service};
-
-use crate::error::BoxError;
-use crate::transport::ResponseBody;
+use http::{HeaderName, HeaderValue, Request};
+use tower::Layer;
+use tower_http::request_id::PropagateRequestId;
+use tower_http::set_header::{MakeHeaderValue, SetRequestHeader};
 
 /// The header name.
 pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
 
-/// The client request id of a call, found in the extensions of its request and response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientRequestId(pub String);
+/// Makes a fresh UUID v4 per call, formatted on the stack (no temporary `String`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MakeClientRequestId;
 
-impl ClientRequestId {
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
+impl<B> MakeHeaderValue<Request<B>> for MakeClientRequestId {
+    fn make_header_value(&mut self, _request: &Request<B>) -> Option<HeaderValue> {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok()
     }
 }
 
-/// Adds `x-ms-client-request-id`.
+/// Sets `x-ms-client-request-id` on calls that have none and puts it on the response.
 #[derive(Debug, Clone, Default)]
 pub struct RequestIdLayer {
     _priv: (),
@@ -42,87 +46,87 @@ impl RequestIdLayer {
 impl<S> Layer<S> for RequestIdLayer {
     type Service = RequestId<S>;
     fn layer(&self, inner: S) -> RequestId<S> {
-        RequestId { inner }
+        SetRequestHeader::if_not_present(
+            PropagateRequestId::new(inner, CLIENT_REQUEST_ID),
+            CLIENT_REQUEST_ID,
+            MakeClientRequestId,
+        )
     }
 }
 
-/// The service of [`RequestIdLayer`].
-#[derive(Debug, Clone)]
-pub struct RequestId<S> {
-    inner: S,
-}
+/// The service of [`RequestIdLayer`]: tower-http's `SetRequestHeader` over `PropagateRequestId`.
+pub type RequestId<S> = SetRequestHeader<PropagateRequestId<S>, MakeClientRequestId>;
 
-impl<S, B> Service<Request<B>> for RequestId<S>
-where
-    S: Service<Request<B>, Response = Response<ResponseBody>, Error = BoxError>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<ResponseBody>;
-    type Error = BoxError;
-    type Future = WithRequestId<S::Future>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Response;
+    use tower::{Service, ServiceExt};
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
+    /// Answers with the id the request carried in its body, and no header of its own.
+    fn echo() -> impl Service<
+        Request<()>,
+        Response = Response<Option<HeaderValue>>,
+        Error = std::convert::Infallible,
+    > + Clone {
+        tower::service_fn(|req: Request<()>| async move {
+            Ok(Response::new(req.headers().get(CLIENT_REQUEST_ID).cloned()))
+        })
     }
 
-    fn call(&mut self, mut req: Request<B>) -> WithRequestId<S::Future> {
-        // A caller's own id is kept as sent, even when it is not text (then recorded as "").
-        let id = match req.headers().get(CLIENT_REQUEST_ID) {
-            Some(existing) => Id::Given(existing.to_str().unwrap_or_default().to_owned()),
-            None => {
-                let id = uuid::Uuid::new_v4();
-                let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-                let text = id.hyphenated().encode_lower(&mut text);
-                if let Ok(value) = HeaderValue::from_str(text) {
-                    req.headers_mut().insert(CLIENT_REQUEST_ID, value);
-                }
-                Id::Generated(id)
-            }
-        };
-        WithRequestId {
-            inner: self.inner.call(req),
-            id: Some(id),
-        }
+    #[tokio::test]
+    async fn a_fresh_uuid_is_sent_and_put_on_the_response() {
+        let res = RequestIdLayer::new()
+            .layer(echo())
+            .oneshot(Request::new(()))
+            .await
+            .unwrap();
+        let sent = res.body().clone().expect("the request carried an id");
+        assert!(uuid::Uuid::parse_str(sent.to_str().unwrap()).is_ok());
+        assert_eq!(res.headers().get(CLIENT_REQUEST_ID), Some(&sent));
     }
-}
 
-/// The id of one call, kept as a UUID (no allocation) until the response needs its text.
-enum Id {
-    Generated(uuid::Uuid),
-    Given(String),
-}
-
-impl Id {
-    fn into_string(self) -> String {
-        match self {
-            Id::Generated(id) => id.hyphenated().to_string(),
-            Id::Given(s) => s,
-        }
+    #[tokio::test]
+    async fn a_callers_own_id_is_kept_and_each_call_gets_its_own() {
+        let mut svc = RequestIdLayer::new().layer(echo());
+        let mut req = Request::new(());
+        req.headers_mut()
+            .insert(CLIENT_REQUEST_ID, HeaderValue::from_static("mine-1"));
+        let res = svc.ready().await.unwrap().call(req).await.unwrap();
+        assert_eq!(res.headers()[CLIENT_REQUEST_ID], "mine-1");
+        let a = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(Request::new(()))
+            .await
+            .unwrap();
+        let b = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(Request::new(()))
+            .await
+            .unwrap();
+        assert_ne!(
+            a.headers()[CLIENT_REQUEST_ID],
+            b.headers()[CLIENT_REQUEST_ID]
+        );
     }
-}
 
-pin_project_lite::pin_project! {
-    /// The future of [`RequestId`]: the inner response, with the [`ClientRequestId`] attached.
-    pub struct WithRequestId<F> {
-        #[pin]
-        inner: F,
-        id: Option<Id>,
-    }
-}
-
-impl<F> std::future::Future for WithRequestId<F>
-where
-    F: std::future::Future<Output = Result<http::Response<ResponseBody>, BoxError>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut res = std::task::ready!(this.inner.poll(cx))?;
-        if let Some(id) = this.id.take() {
-            res.extensions_mut()
-                .insert(ClientRequestId(id.into_string()));
-        }
-        Poll::Ready(Ok(res))
+    #[tokio::test]
+    async fn the_services_own_id_wins_on_the_response() {
+        let svc = tower::service_fn(|_req: Request<()>| async {
+            let mut res = Response::new(());
+            res.headers_mut()
+                .insert(CLIENT_REQUEST_ID, HeaderValue::from_static("theirs"));
+            Ok::<_, std::convert::Infallible>(res)
+        });
+        let res = RequestIdLayer::new()
+            .layer(svc)
+            .oneshot(Request::new(()))
+            .await
+            .unwrap();
+        assert_eq!(res.headers()[CLIENT_REQUEST_ID], "theirs");
     }
 }

@@ -19,7 +19,10 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use super::{Body, HttpService, ResponseBody};
 use crate::error::{BoxError, Error, TimeoutKind};
@@ -35,6 +38,9 @@ pub struct TransportOptions {
     /// Idle connections kept per host. Default unlimited (as hyper-util): capping it closes
     /// connections that many concurrent callers would reuse a moment later.
     pub pool_max_idle_per_host: usize,
+    /// Root certificates trusted in addition to the default store (see
+    /// [`TransportOptions::add_root_certificates`]).
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl Default for TransportOptions {
@@ -43,6 +49,7 @@ impl Default for TransportOptions {
             connect_timeout: Duration::from_secs(10),
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: usize::MAX,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -53,11 +60,71 @@ impl TransportOptions {
         self.connect_timeout = d;
         self
     }
+
+    /// Trust these root certificates too (in addition to the default store): PEM text with one
+    /// or more `CERTIFICATE` blocks, or one DER-encoded certificate. See
+    /// [`parse_root_certificates`].
+    pub fn add_root_certificates(mut self, pem_or_der: &[u8]) -> Result<Self, Error> {
+        self.extra_roots
+            .extend(parse_root_certificates(pem_or_der)?);
+        Ok(self)
+    }
+}
+
+/// Read root certificates: PEM text (`-----BEGIN CERTIFICATE-----` blocks; other blocks such as
+/// keys are skipped) or one DER-encoded certificate. Bad input is an
+/// [`Error::InvalidInput`] that says what was expected.
+pub fn parse_root_certificates(pem_or_der: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let looks_pem = pem_or_der
+        .windows(b"-----BEGIN".len())
+        .any(|w| w == b"-----BEGIN");
+    if !looks_pem {
+        // DER: an X.509 certificate is an ASN.1 SEQUENCE (0x30); checked again when added.
+        return match pem_or_der.first() {
+            Some(0x30) => Ok(vec![CertificateDer::from(pem_or_der.to_vec())]),
+            _ => Err(Error::invalid(
+                "the root certificate is neither PEM (`-----BEGIN CERTIFICATE-----`) nor DER; \
+                 pass the CA certificate file (for `dynsess serve --tls`, the file given to \
+                 `--tls-ca-out`)",
+            )),
+        };
+    }
+    let certs = CertificateDer::pem_slice_iter(pem_or_der)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::invalid(format!("the root certificate PEM cannot be read ({e})")))?;
+    if certs.is_empty() {
+        return Err(Error::invalid(
+            "the PEM has no `CERTIFICATE` block (is it a key rather than the CA certificate?)",
+        ));
+    }
+    Ok(certs)
+}
+
+/// The default root store of the enabled features plus `extra`; each extra one must parse.
+fn root_store(extra: &[CertificateDer<'static>]) -> Result<RootCertStore, Error> {
+    let mut roots = RootCertStore::empty();
+    #[cfg(feature = "webpki-roots")]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    #[cfg(feature = "native-roots")]
+    {
+        // A platform store that fails to load is not fatal: the extra roots are what was asked for.
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+    }
+    for cert in extra {
+        roots.add(cert.clone()).map_err(|e| {
+            Error::invalid(format!(
+                "the root certificate cannot be used as a trust anchor ({e})"
+            ))
+        })?;
+    }
+    Ok(roots)
 }
 
 /// The rustls crypto provider: the application's process default if it installed one, else
 /// aws-lc-rs (feature `aws-lc-rs`) or ring (feature `ring`, the default).
-pub fn crypto_provider() -> Result<Arc<CryptoProvider>, Error> {
+pub(crate) fn crypto_provider() -> Result<Arc<CryptoProvider>, Error> {
     if let Some(p) = CryptoProvider::get_default() {
         return Ok(p.clone());
     }
@@ -79,13 +146,30 @@ pub fn crypto_provider() -> Result<Arc<CryptoProvider>, Error> {
 
 /// An HTTPS-or-HTTP connector (http is needed for loopback pools and identity endpoints; the
 /// pool endpoint itself is checked by [`Endpoint`](crate::Endpoint)).
-pub fn https_connector(connect_timeout: Duration) -> Result<HttpsConnector<HttpConnector>, Error> {
+pub(crate) fn https_connector(
+    options: &TransportOptions,
+) -> Result<HttpsConnector<HttpConnector>, Error> {
+    let connect_timeout = options.connect_timeout;
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
     http.enforce_http(false);
     let provider = crypto_provider()?;
     let tls = |e: String| Error::invalid(format!("could not set up TLS: {e}"));
+    if !options.extra_roots.is_empty() {
+        // Our own config: the default store and the extra roots together.
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls(e.to_string()))?
+            .with_root_certificates(root_store(&options.extra_roots)?)
+            .with_no_client_auth();
+        return Ok(hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http));
+    }
     #[cfg(feature = "native-roots")]
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_native_roots(provider)
@@ -121,7 +205,7 @@ pub fn base_transport(options: &TransportOptions) -> Result<HttpService, Error> 
 /// The default base transport as a concrete service, for the default stack to compose without
 /// a boxed boundary.
 pub(crate) fn pooled(options: &TransportOptions) -> Result<Pooled, Error> {
-    let connector = https_connector(options.connect_timeout)?;
+    let connector = https_connector(options)?;
     let client: HyperClient<_, Body> = HyperClient::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(options.pool_idle_timeout)

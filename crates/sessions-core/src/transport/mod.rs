@@ -100,13 +100,13 @@ impl tower::Service<http::Request<Body>> for HttpService {
 
 /// A type-erased layer over [`HttpService`], as taken by `ClientBuilder::layer`.
 #[derive(Clone)]
-pub struct BoxLayer {
+pub(crate) struct BoxLayer {
     wrap: Arc<dyn Fn(HttpService) -> HttpService + Send + Sync>,
 }
 
 impl BoxLayer {
     /// Erase the type of `layer`.
-    pub fn new<L>(layer: L) -> Self
+    pub(crate) fn new<L>(layer: L) -> Self
     where
         L: tower::Layer<HttpService> + Send + Sync + 'static,
         L::Service: tower::Service<
@@ -141,6 +141,7 @@ impl fmt::Debug for BoxLayer {
 /// Whether an operation may be sent again after a failure that happened after it may have reached
 /// the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Retryable {
     /// Reads and deletes: safe to repeat after connect errors, timeouts, 408, 429 and 5xx.
     Idempotent,
@@ -153,6 +154,7 @@ pub enum Retryable {
 /// API; read by the retry, tracing and timeout layers. Requests without it are classified by their
 /// method (GET/HEAD/PUT/DELETE/OPTIONS are idempotent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Operation {
     /// A stable name such as `"execute"` or `"files.upload"`, used as the tracing span name.
     pub name: &'static str,

@@ -1,5 +1,5 @@
-//! Helpers shared by the `api_*` tests: rendering requests for snapshots, a loopback hyper
-//! server that records what it receives, and a plain (no middleware) client.
+//! Helpers shared by the `api_*` tests: a loopback hyper server that records what it receives,
+//! and a plain (no middleware) client. (Request snapshots are unit tests of each operation.)
 #![allow(dead_code)]
 
 use std::convert::Infallible;
@@ -11,44 +11,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sessions_core::{ApiVersion, Body, Client, Endpoint, Operation};
-
-/// The endpoint used in snapshots.
-pub const ENDPOINT: &str =
-    "https://eastus.dynamicsessions.io/subscriptions/sub-1/resourceGroups/rg/sessionPools/pool";
-
-/// The fixed multipart boundary used in snapshots.
-pub const BOUNDARY: &str = "sessions-core-test-boundary";
-
-/// Render a request for a snapshot: method, URI, headers (sorted, no secrets: the builders add
-/// none), the Operation extension, and the body.
-pub async fn render(req: Request<Body>) -> String {
-    let op = Operation::of(&req);
-    let (parts, body) = req.into_parts();
-    let mut out = format!("{} {}\n", parts.method, parts.uri);
-    let mut headers: Vec<_> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("<binary>")))
-        .collect();
-    headers.sort();
-    for h in headers {
-        assert!(
-            !h.to_ascii_lowercase().starts_with("authorization"),
-            "no secrets in snapshots"
-        );
-        out.push_str(&h);
-        out.push('\n');
-    }
-    out.push_str(&format!("operation: {} ({:?})\n", op.name, op.retryable));
-    let bytes = body.collect().await.expect("body").to_bytes();
-    if !bytes.is_empty() {
-        out.push('\n');
-        out.push_str(&String::from_utf8_lossy(&bytes));
-        out.push('\n');
-    }
-    out
-}
+use sessions_core::{ApiVersion, Body, Client, Endpoint};
 
 /// What the test server saw.
 #[derive(Debug, Clone)]

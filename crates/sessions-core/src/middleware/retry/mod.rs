@@ -35,13 +35,12 @@ use crate::transport::{Body, Operation, ResponseBody};
 
 mod policy;
 
-pub use policy::{
-    RetryReason, backoff, delay, parse_retry_after, retry_after, retryable_error, retryable_status,
-};
+use policy::RetryReason;
 
 /// How many retries a client may make compared to its first attempts (see tower's
 /// [`TpsBudget`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct RetryBudget {
     /// How long a deposit counts (clamped to 1–60 s).
     pub ttl: Duration,

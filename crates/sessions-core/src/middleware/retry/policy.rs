@@ -7,14 +7,14 @@ use http::{HeaderMap, StatusCode};
 use tower::util::rng::Rng;
 
 use super::RetryConfig;
+use crate::error::is_connect_error;
 use crate::error::{Error, TimeoutKind};
-use crate::middleware::is_connect_error;
 use crate::transport::Retryable;
 
 /// Why an attempt is retried (recorded in tracing events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum RetryReason {
+pub(crate) enum RetryReason {
     /// The connection was never established: the request surely did not reach the service.
     Connect,
     /// The attempt timed out (reads and deletes only).
@@ -30,7 +30,7 @@ pub enum RetryReason {
 /// 429 is retried for every operation: the service refused the request without processing it.
 /// 408, 500, 502, 503 and 504 are retried only for [`Retryable::Idempotent`] operations, because
 /// the service may have run the code before failing.
-pub fn retryable_status(retryable: Retryable, status: StatusCode) -> bool {
+pub(crate) fn retryable_status(retryable: Retryable, status: StatusCode) -> bool {
     match status.as_u16() {
         429 => true,
         408 | 500 | 502 | 503 | 504 => retryable == Retryable::Idempotent,
@@ -43,7 +43,7 @@ pub fn retryable_status(retryable: Retryable, status: StatusCode) -> bool {
 /// A failure to connect is retried for every operation (nothing was sent). Timeouts and broken
 /// connections are retried only for idempotent operations. Token errors and errors from unknown
 /// middleware are never retried.
-pub fn retryable_error(
+pub(crate) fn retryable_error(
     retryable: Retryable,
     err: &(dyn std::error::Error + 'static),
 ) -> Option<RetryReason> {
@@ -84,7 +84,7 @@ pub fn retryable_error(
 
 /// Parse a `Retry-After` value: delay-seconds (`"3"`, also `"1.5"`) or an HTTP date, relative to
 /// `now`. A date in the past gives zero; garbage gives `None`.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -98,7 +98,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 /// The `Retry-After` of a response (also `retry-after-ms` / `x-ms-retry-after-ms`, which Azure
 /// services send in milliseconds), if any and valid.
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
         if let Some(ms) = headers
             .get(name)
@@ -114,7 +114,7 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 
 /// The back-off before retry number `retry` (1 for the first retry): exponential with full
 /// jitter, a uniformly random delay in `[0, min(max_delay, base_delay * 2^(retry-1))]`.
-pub fn backoff(config: &RetryConfig, retry: u32, rng: &mut impl Rng) -> Duration {
+pub(crate) fn backoff(config: &RetryConfig, retry: u32, rng: &mut impl Rng) -> Duration {
     let exp = config
         .base_delay
         .saturating_mul(1u32 << retry.saturating_sub(1).min(20));
@@ -124,7 +124,7 @@ pub fn backoff(config: &RetryConfig, retry: u32, rng: &mut impl Rng) -> Duration
 
 /// The wait before the next attempt: the server's `Retry-After` capped at
 /// `retry_after_cap`, else [`backoff`].
-pub fn delay(
+pub(crate) fn delay(
     config: &RetryConfig,
     retry: u32,
     server: Option<Duration>,
