@@ -1,9 +1,10 @@
 //! End-to-end suites across the crates, against the local pool. The tests are in `tests/`;
 //! this library holds what they share.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use sessions_core::{ApiVersion, Client, Error};
 use sessions_emulator::python_env::{Provision, resolve_python};
@@ -46,6 +47,38 @@ pub fn python_with_other_clients() -> PathBuf {
             python
         })
         .clone()
+}
+
+/// The script that drives the other projects' clients (`tests/python/other_clients.py`).
+pub const OTHER_CLIENTS_SCRIPT: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/python/other_clients.py");
+
+/// A hung client must fail its test, not the CI run: the slowest client takes a few seconds.
+pub const CLIENT_DEADLINE: Duration = Duration::from_secs(180);
+
+/// Run the clients of `kind` (see the script's usage) against `endpoint`, unmodified, with `env`
+/// added to their environment (how a user tells them to trust the pool's CA), and require them
+/// to pass within [`CLIENT_DEADLINE`]. Returns their JSON line.
+pub async fn run_other_clients(kind: &str, endpoint: &str, env: &[(&str, &Path)]) -> String {
+    let mut command = tokio::process::Command::new(python_with_other_clients());
+    command
+        .arg(OTHER_CLIENTS_SCRIPT)
+        .arg(kind)
+        .arg(endpoint)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(CLIENT_DEADLINE, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("the {kind} clients took longer than {CLIENT_DEADLINE:?}"))
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && stdout.contains("\"ok\""),
+        "the {kind} clients failed against {endpoint}\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// Whether every `name==version` pin in `reqs` is installed for `python`, read from the

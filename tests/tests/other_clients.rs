@@ -8,15 +8,8 @@
 //! pool per test; the pool requires a bearer token, so each client's own token hook is proved to
 //! reach it.
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use e2e_tests::python_with_other_clients;
+use e2e_tests::{python_with_other_clients, run_other_clients};
 use sessions_emulator::{AuthMode, Emulator, EmulatorBuilder, PoolType};
-
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/other_clients.py");
-/// A hung client must fail the test, not the CI run: the slowest client takes a few seconds.
-const CLIENT_DEADLINE: Duration = Duration::from_secs(180);
 
 /// A pool of `pool_type` that, like the service, refuses requests without a bearer token.
 fn pool(pool_type: PoolType) -> EmulatorBuilder {
@@ -28,34 +21,16 @@ fn pool(pool_type: PoolType) -> EmulatorBuilder {
 }
 
 /// Run the clients of `kind` against the pool `builder` starts and require them all to pass.
-/// Behind TLS the clients trust the pool's CA through the environment only, as a user would.
+/// Behind TLS the clients trust the pool's CA through the environment only, as a user would:
+/// httpx and aiohttp (through OpenSSL) read SSL_CERT_FILE, requests REQUESTS_CA_BUNDLE.
 async fn run_clients(kind: &str, builder: EmulatorBuilder) {
     let pool = builder.start().await.expect("start the local pool");
-    let mut command = tokio::process::Command::new(python_with_other_clients());
-    if let Some(ca) = pool.ca_certificate_path() {
-        // httpx and aiohttp (through OpenSSL) read SSL_CERT_FILE, requests REQUESTS_CA_BUNDLE.
-        command
-            .env("SSL_CERT_FILE", ca)
-            .env("REQUESTS_CA_BUNDLE", ca);
-    }
-    command
-        .arg(SCRIPT)
-        .arg(kind)
-        .arg(pool.endpoint())
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(CLIENT_DEADLINE, command.output()).await;
+    let env: Vec<(&str, &std::path::Path)> = match pool.ca_certificate_path() {
+        Some(ca) => vec![("SSL_CERT_FILE", ca), ("REQUESTS_CA_BUNDLE", ca)],
+        None => Vec::new(),
+    };
+    run_other_clients(kind, pool.endpoint(), &env).await;
     pool.shutdown().await;
-    let out = out
-        .unwrap_or_else(|_| panic!("the {kind} clients took longer than {CLIENT_DEADLINE:?}"))
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the {kind} clients failed against the local pool\nstdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("\"ok\""), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,15 +5,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use e2e_tests::python_with_other_clients;
+use e2e_tests::{python_with_other_clients, run_other_clients};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dynsess");
-const SCRIPT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/python/other_clients.py"
-);
 
 /// The serve process, stopped by its pid when the test ends (pass or fail).
 struct Serve(Child);
@@ -25,8 +20,8 @@ impl Drop for Serve {
     }
 }
 
-#[test]
-fn semantic_kernel_works_against_dynsess_serve_tls() {
+#[tokio::test]
+async fn semantic_kernel_works_against_dynsess_serve_tls() {
     let python = python_with_other_clients();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let ca = dir.path().join("pool-ca.pem");
@@ -56,31 +51,5 @@ fn semantic_kernel_works_against_dynsess_serve_tls() {
     let pem = std::fs::read_to_string(&ca).expect("--tls-ca-out wrote the CA");
     assert!(pem.contains("BEGIN CERTIFICATE"), "{pem}");
 
-    let started = Instant::now();
-    let mut client = Command::new(&python)
-        .arg(SCRIPT)
-        .arg("semantic-kernel")
-        .arg(endpoint)
-        .env("SSL_CERT_FILE", &ca)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the Semantic Kernel client");
-    // A hung client fails the test instead of the CI run (it takes a few seconds).
-    while client.try_wait().expect("poll the client").is_none() {
-        if started.elapsed() > Duration::from_secs(180) {
-            let _ = client.kill();
-            let _ = client.wait();
-            panic!("the Semantic Kernel client took longer than 180 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = client.wait_with_output().expect("the client's output");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("\"ok\""),
-        "Semantic Kernel against dynsess serve --tls\nstdout: {text}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_other_clients("semantic-kernel", endpoint, &[("SSL_CERT_FILE", &ca)]).await;
 }
