@@ -66,9 +66,9 @@ fn python() -> Result<PathBuf, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Sends `1+1` through our client or the bare one.
+/// Sends code through our client or the bare one.
 #[derive(Clone)]
-enum Driver {
+pub(crate) enum Driver {
     Ours(Ours),
     Bare(Box<Bare>, Arc<String>),
 }
@@ -82,7 +82,7 @@ impl Driver {
     }
 
     /// Run `code`; the `x-ms-allocation-time` header in milliseconds, when sent.
-    async fn exec(&self, identifier: &str, code: &str) -> Result<Option<f64>, BoxError> {
+    pub(crate) async fn exec(&self, identifier: &str, code: &str) -> Result<Option<f64>, BoxError> {
         match self {
             Driver::Ours(o) => o.execute_info(identifier, code).await,
             Driver::Bare(b, endpoint) => {
@@ -110,11 +110,11 @@ impl Driver {
     }
 }
 
-/// Wait until this process has `n` worker trees (sessions plus pre-warmed interpreters).
-fn wait_for_workers(n: usize, max: Duration) {
-    let me = std::process::id();
+/// Wait (at most `max`) until process `root` has `n` worker trees (sessions plus pre-warmed
+/// interpreters).
+pub(crate) fn wait_for_trees(root: u32, n: usize, max: Duration) {
     let t = Instant::now();
-    while procfs::descendant_trees(me).len() < n && t.elapsed() < max {
+    while procfs::descendant_trees(root).len() < n && t.elapsed() < max {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -201,7 +201,7 @@ pub fn run(params: &Params) -> Section {
         let (mut first_minus_warm, mut header) = (Vec::new(), Vec::new());
         for k in 0..params.emu_alloc_samples {
             // Sessions so far: bench-exec + k allocation sessions; the pool refills to `prewarm`.
-            wait_for_workers(1 + k + prewarm, Duration::from_secs(20));
+            wait_for_trees(std::process::id(), 1 + k + prewarm, Duration::from_secs(20));
             tokio::time::sleep(Duration::from_millis(300)).await;
             let id = format!("bench-alloc-{k}");
             let (first, h) = main.timed(&id, "1+1").await.map_err(err)?;
@@ -288,10 +288,14 @@ pub fn run(params: &Params) -> Section {
     // Idle sessions' RSS: a fresh pool with nothing pre-warmed, so every worker tree under this
     // process belongs to an allocated, idle session.
     match idle_rss(params.emu_idle_sessions) {
-        Ok((per_session_mib, details)) => {
+        Ok(TreeMemory {
+            rss_per_session_mib,
+            details,
+            ..
+        }) => {
             section.set(
                 "emulator_idle_session_rss_mib",
-                Some(per_session_mib),
+                Some(rss_per_session_mib),
                 format!(
                     "sum of VmRSS over each idle session's process tree / {}",
                     params.emu_idle_sessions
@@ -331,48 +335,95 @@ pub fn serve_main(args: ServeArgs) -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
 
-/// The idle sessions' memory: a stand-alone pool with nothing pre-warmed, `n` sessions each run
-/// `1+1` once, then idle for a second; every worker tree under the emulator process is a session.
-fn idle_rss(n: usize) -> Result<(f64, serde_json::Value), String> {
-    use std::io::BufRead as _;
-    use std::process::{Command, Stdio};
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Command::new(exe)
-        .args(["bench-emulator-serve", "--prewarm", "0", "--max-sessions"])
-        .arg((n + 4).to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the emulator process: {e}"))?;
-    let pid = child.id();
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = std::io::BufReader::new(out).read_line(&mut line);
-    }
-    let endpoint = line.trim().to_owned();
-    let result = (|| {
-        if !endpoint.starts_with("http") {
-            return Err("the emulator process printed no endpoint".to_owned());
-        }
-        let rt = client_runtime();
-        let d = Driver::Bare(Box::default(), Arc::new(endpoint.clone()));
-        rt.block_on(async {
-            for i in 0..n {
-                d.exec(&format!("bench-idle-{i}"), "1+1")
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok::<_, String>(())
-        })?;
-        std::thread::sleep(Duration::from_secs(1));
-        measure_trees(pid, n)
-    })();
-    drop(child.stdin.take());
-    let _ = child.wait();
-    result
+/// A stand-alone pool process (`bench-emulator-serve`), so that its worker trees are measured
+/// apart from the benchmark's own process; stopped on drop (its stdin closed, then by pid).
+pub(crate) struct ServeProcess {
+    child: std::process::Child,
+    endpoint: Arc<String>,
 }
 
-fn measure_trees(emulator_pid: u32, n: usize) -> Result<(f64, serde_json::Value), String> {
+impl ServeProcess {
+    pub(crate) fn start(prewarm: usize, max_sessions: usize) -> Result<ServeProcess, String> {
+        use std::io::BufRead as _;
+        use std::process::{Command, Stdio};
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = Command::new(exe)
+            .args(["bench-emulator-serve", "--prewarm"])
+            .arg(prewarm.to_string())
+            .arg("--max-sessions")
+            .arg(max_sessions.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the emulator process: {e}"))?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        let pool = ServeProcess {
+            child,
+            endpoint: Arc::new(line.trim().to_owned()),
+        };
+        if pool.endpoint.starts_with("http") {
+            Ok(pool)
+        } else {
+            Err("the emulator process printed no endpoint".to_owned())
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A bare hyper-util driver for this pool.
+    pub(crate) fn bare(&self) -> Driver {
+        Driver::Bare(Box::default(), Arc::clone(&self.endpoint))
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The idle sessions' memory: a stand-alone pool with nothing pre-warmed, `n` sessions each run
+/// `1+1` once, then idle for a second; every worker tree under the emulator process is a session.
+fn idle_rss(n: usize) -> Result<TreeMemory, String> {
+    let pool = ServeProcess::start(0, n + 4)?;
+    let d = pool.bare();
+    client_runtime().block_on(async {
+        for i in 0..n {
+            d.exec(&format!("bench-idle-{i}"), "1+1")
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(())
+    })?;
+    std::thread::sleep(Duration::from_secs(1));
+    measure_trees(pool.pid(), n)
+}
+
+/// Memory of the `n` session trees under a pool process.
+pub(crate) struct TreeMemory {
+    /// `VmRSS` summed over each tree, per session, in MiB.
+    pub(crate) rss_per_session_mib: f64,
+    /// PSS summed over each tree, per session, in MiB.
+    pub(crate) pss_per_session_mib: f64,
+    pub(crate) details: serde_json::Value,
+}
+
+/// Measure the worker trees under `emulator_pid`, which must be exactly `n` sessions.
+pub(crate) fn measure_trees(emulator_pid: u32, n: usize) -> Result<TreeMemory, String> {
     let trees = procfs::descendant_trees(emulator_pid);
     let mut total_kib = 0u64;
     let mut pss_kib = 0u64;
@@ -395,16 +446,18 @@ fn measure_trees(emulator_pid: u32, n: usize) -> Result<(f64, serde_json::Value)
             trees.len()
         ));
     }
-    Ok((
-        total_kib as f64 / 1024.0 / n as f64,
-        serde_json::json!({
+    let pss_per_session_mib = pss_kib as f64 / 1024.0 / n as f64;
+    Ok(TreeMemory {
+        rss_per_session_mib: total_kib as f64 / 1024.0 / n as f64,
+        pss_per_session_mib,
+        details: serde_json::json!({
             "sessions": n,
             "worker_trees": trees.len(),
             "emulator_rss_mib": procfs::status_kib(&emulator_pid.to_string(), "VmRSS")
                 .map(|k| k as f64 / 1024.0),
             "total_rss_mib": total_kib as f64 / 1024.0,
-            "per_session_pss_mib": pss_kib as f64 / 1024.0 / n as f64,
+            "per_session_pss_mib": pss_per_session_mib,
             "processes": procs,
         }),
-    ))
+    })
 }

@@ -6,14 +6,10 @@
 //! in memory (it stops while a quarter of the machine's memory is still available), so that the
 //! bench never pushes the machine into the OOM killer.
 
-use std::io::BufRead as _;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bare::{Bare, Prepared};
 use crate::bench::{Params, client_runtime};
-use crate::procfs;
+use crate::emulator::{Driver, ServeProcess, TreeMemory, measure_trees, wait_for_trees};
 use crate::report::{Section, Target};
 use crate::stats;
 
@@ -24,76 +20,12 @@ const HELD_GOAL: usize = 1000;
 /// Pre-warmed interpreters in the pools that measure first answers.
 const PREWARM: usize = 2;
 
-/// A stand-alone pool process, stopped (by closing its stdin, then by pid) on drop.
-struct Pool {
-    child: Child,
-    endpoint: Arc<String>,
-}
-
-impl Pool {
-    fn start(prewarm: usize, max_sessions: usize) -> Result<Pool, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .args(["bench-emulator-serve", "--prewarm"])
-            .arg(prewarm.to_string())
-            .arg("--max-sessions")
-            .arg(max_sessions.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start the emulator process: {e}"))?;
-        let mut line = String::new();
-        if let Some(out) = child.stdout.take() {
-            let _ = std::io::BufReader::new(out).read_line(&mut line);
-        }
-        let pool = Pool {
-            child,
-            endpoint: Arc::new(line.trim().to_owned()),
-        };
-        if pool.endpoint.starts_with("http") {
-            Ok(pool)
-        } else {
-            Err("the emulator process printed no endpoint".to_owned())
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Wait (at most `max`) until the pool process has `n` worker trees.
-    fn wait_for_trees(&self, n: usize, max: Duration) {
-        let t = Instant::now();
-        while procfs::descendant_trees(self.pid()).len() < n && t.elapsed() < max {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(30) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Run `code` in session `id`; an error unless it succeeded.
-async fn exec(bare: &Bare, endpoint: &str, id: &str, code: &str) -> Result<(), String> {
-    let p = Prepared::execute_fallback(endpoint, code).retarget(endpoint, id);
-    let (_, v) = bare.send_json(&p).await.map_err(|e| e.to_string())?;
-    if v.get("status").and_then(|s| s.as_str()) == Some("Succeeded") {
-        Ok(())
-    } else {
-        Err(format!("the execution did not succeed: {v}"))
-    }
+async fn exec(pool: &Driver, id: &str, code: &str) -> Result<(), String> {
+    pool.exec(id, code)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// `MemTotal` and `MemAvailable` of the machine, in KiB.
@@ -120,18 +52,18 @@ pub fn run(params: &Params) -> Section {
     ]);
     let quick = params.emu_idle_sessions < 8;
     let rt = client_runtime();
-    let bare = Bare::default();
 
     // First answers: a new identifier each time, after the pool has refilled its warm workers.
     let samples = if quick { 3 } else { 5 };
     let cold = (|| {
-        let pool = Pool::start(PREWARM, samples + 4)?;
+        let pool = ServeProcess::start(PREWARM, samples + 4)?;
+        let d = pool.bare();
         let mut times = Vec::new();
         for k in 0..samples {
-            pool.wait_for_trees(k + PREWARM, Duration::from_secs(60));
+            wait_for_trees(pool.pid(), k + PREWARM, Duration::from_secs(60));
             std::thread::sleep(Duration::from_millis(300));
             let t = Instant::now();
-            rt.block_on(exec(&bare, &pool.endpoint, &format!("cold-{k}"), PANDAS))?;
+            rt.block_on(exec(&d, &format!("cold-{k}"), PANDAS))?;
             times.push(t.elapsed());
         }
         Ok::<_, String>(times)
@@ -154,38 +86,29 @@ pub fn run(params: &Params) -> Section {
     // Idle memory after that call: nothing pre-warmed, so every tree is a session.
     let n = params.emu_idle_sessions;
     let idle = (|| {
-        let pool = Pool::start(0, n + 4)?;
+        let pool = ServeProcess::start(0, n + 4)?;
+        let d = pool.bare();
         rt.block_on(async {
             for i in 0..n {
-                exec(&bare, &pool.endpoint, &format!("idle-{i}"), PANDAS).await?;
+                exec(&d, &format!("idle-{i}"), PANDAS).await?;
             }
             Ok::<_, String>(())
         })?;
         std::thread::sleep(Duration::from_secs(1));
-        let trees = procfs::descendant_trees(pool.pid());
-        if trees.len() != n {
-            return Err(format!("expected {n} session trees, found {}", trees.len()));
-        }
-        let (mut pss, mut rss) = (0u64, 0u64);
-        for (_, tree) in &trees {
-            for pid in tree {
-                pss += procfs::pss_kib(*pid).unwrap_or(0);
-                rss += procfs::status_kib(&pid.to_string(), "VmRSS").unwrap_or(0);
-            }
-        }
-        Ok((
-            pss as f64 / 1024.0 / n as f64,
-            rss as f64 / 1024.0 / n as f64,
-        ))
+        measure_trees(pool.pid(), n)
     })();
     match idle {
-        Ok((pss, rss)) => {
+        Ok(TreeMemory {
+            rss_per_session_mib,
+            pss_per_session_mib,
+            ..
+        }) => {
             section.set(
                 "emulator_idle_pss_mib",
-                Some(pss),
+                Some(pss_per_session_mib),
                 format!("PSS summed over each idle session's tree after one pandas call / {n}"),
             );
-            section.detail("idle_rss_mib_per_session", rss);
+            section.detail("idle_rss_mib_per_session", rss_per_session_mib);
         }
         Err(e) => section.notes.push(format!("idle PSS: {e}")),
     }
@@ -196,7 +119,8 @@ pub fn run(params: &Params) -> Section {
     let held = (|| {
         let (total_kib, start_avail) = meminfo().ok_or("no /proc/meminfo")?;
         let floor = total_kib / 4;
-        let pool = Pool::start(PREWARM, HELD_GOAL)?;
+        let pool = ServeProcess::start(PREWARM, HELD_GOAL)?;
+        let d = pool.bare();
         let t = Instant::now();
         let (mut created, mut stop_reason, mut peak_used_kib) = (0usize, "goal", 0u64);
         rt.block_on(async {
@@ -213,8 +137,8 @@ pub fn run(params: &Params) -> Section {
                 }
                 // Two at a time: the machine has two cores.
                 let (ida, idb) = (format!("held-{created}"), format!("held-{}", created + 1));
-                let a = exec(&bare, &pool.endpoint, &ida, PANDAS);
-                let b = exec(&bare, &pool.endpoint, &idb, PANDAS);
+                let a = exec(&d, &ida, PANDAS);
+                let b = exec(&d, &idb, PANDAS);
                 let (ra, rb) = tokio::join!(a, b);
                 ra?;
                 rb?;
@@ -226,10 +150,7 @@ pub fn run(params: &Params) -> Section {
         let answered = rt.block_on(async {
             let mut ok = 0usize;
             for i in 0..created {
-                if exec(&bare, &pool.endpoint, &format!("held-{i}"), PANDAS)
-                    .await
-                    .is_ok()
-                {
+                if exec(&d, &format!("held-{i}"), PANDAS).await.is_ok() {
                     ok += 1;
                 }
             }
