@@ -16,7 +16,7 @@ use crate::api_version::{ApiVersion, Family};
 use crate::error::ApiError;
 use crate::execution;
 use crate::runtime::PoolType;
-use crate::sessions::Allocation;
+use crate::sessions::{Allocation, Session};
 use crate::shapes::{SessionInfo, SessionList};
 
 fn header(map: &mut HeaderMap, name: &'static str, value: String) {
@@ -219,6 +219,39 @@ pub fn paging(params: &Params, page_size: usize) -> Result<(usize, usize), ApiEr
     Ok((skip, limit))
 }
 
+/// A page of the pool's sessions as `params` asks for it (see [`paging`]), each shown by
+/// `view`, with the total count and the absolute link to the next page of `route` (under the
+/// pool URL, at `version`) when there is one.
+pub fn session_page<T>(
+    st: &Shared,
+    params: &Params,
+    pool_url: &PoolUrl,
+    route: &str,
+    version: ApiVersion,
+    view: impl Fn(&Session, Duration) -> T,
+) -> Result<(Vec<T>, usize, Option<String>), ApiError> {
+    let (skip, limit) = paging(params, st.config.session_page_size())?;
+    let all = st.sessions.all();
+    let cooldown = st.sessions.cooldown();
+    let page: Vec<T> = all
+        .iter()
+        .skip(skip)
+        .take(limit)
+        .map(|s| view(s, cooldown))
+        .collect();
+    let next = skip + page.len();
+    let next_link = (next < all.len()).then(|| {
+        pool_url.link(
+            route,
+            &[
+                ("api-version", version.as_str()),
+                ("skip", &next.to_string()),
+            ],
+        )
+    });
+    Ok((page, all.len(), next_link))
+}
+
 /// `GET listSessions`.
 pub async fn list_sessions(
     State(st): State<Shared>,
@@ -226,25 +259,14 @@ pub async fn list_sessions(
     pool_url: PoolUrl,
 ) -> Result<Json<SessionList>, ApiError> {
     let version = params.version(Family::SessionManagement, "listSessions")?;
-    let (skip, limit) = paging(&params, st.config.session_page_size())?;
-    let all = st.sessions.all();
-    let cooldown = st.sessions.cooldown();
-    let sessions: Vec<SessionInfo> = all
-        .iter()
-        .skip(skip)
-        .take(limit)
-        .map(|s| s.info(cooldown))
-        .collect();
-    let next = skip + sessions.len();
-    let next_link = (next < all.len()).then(|| {
-        pool_url.link(
-            "listSessions",
-            &[
-                ("api-version", version.as_str()),
-                ("skip", &next.to_string()),
-            ],
-        )
-    });
+    let (sessions, _, next_link) = session_page(
+        &st,
+        &params,
+        &pool_url,
+        "listSessions",
+        version,
+        Session::info,
+    )?;
     Ok(Json(SessionList {
         sessions,
         next_link,

@@ -6,11 +6,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 
-use super::current::paging;
+use super::current::session_page;
 use super::links::PoolUrl;
 use super::{Params, Shared};
 use crate::api_version::Family;
 use crate::error::{ApiError, codes};
+use crate::sessions::Session;
 use crate::shapes::{SessionView, SessionViewList};
 
 fn method_ok(method: &Method, route: &str) -> Result<(), ApiError> {
@@ -57,28 +58,17 @@ pub async fn list_sessions(
 ) -> Result<Json<SessionViewList>, ApiError> {
     method_ok(&method, "listSessions")?;
     let version = params.version(Family::Management, ".management/listSessions")?;
-    let (skip, limit) = paging(&params, st.config.session_page_size())?;
-    let all = st.sessions.all();
-    let cooldown = st.sessions.cooldown();
-    let value: Vec<SessionView> = all
-        .iter()
-        .skip(skip)
-        .take(limit)
-        .map(|s| s.view(cooldown))
-        .collect();
-    let next = skip + value.len();
-    let next_link = (next < all.len()).then(|| {
-        pool_url.link(
-            ".management/listSessions",
-            &[
-                ("api-version", version.as_str()),
-                ("skip", &next.to_string()),
-            ],
-        )
-    });
+    let (value, count, next_link) = session_page(
+        &st,
+        &params,
+        &pool_url,
+        ".management/listSessions",
+        version,
+        Session::view,
+    )?;
     Ok(Json(SessionViewList {
         value,
-        count: all.len(),
+        count,
         next_link,
     }))
 }
