@@ -72,6 +72,10 @@ pub struct ServeArgs {
     /// else create .venv with them (once, from PyPI).
     #[arg(long)]
     pub provision_python: bool,
+    /// Modules the template interpreter imports once for every session: `default` (numpy,
+    /// pandas, matplotlib, those installed), `none`, or a comma-separated list.
+    #[arg(long, default_value = "default", value_parser = crate::Preload::parse)]
+    pub preload: crate::Preload,
     /// Memory cap per session, in MiB.
     #[arg(long, default_value_t = 2048)]
     pub memory_limit_mb: u64,
@@ -125,6 +129,7 @@ impl ServeArgs {
             .cooldown(Duration::from_secs(self.cooldown.max(1)))
             .max_sessions(self.max_sessions)
             .prewarm(self.prewarm)
+            .preload(self.preload.clone())
             .python(self.python.clone().unwrap_or_else(default_python))
             .memory_limit_bytes(self.memory_limit_mb.saturating_mul(1024 * 1024))
             .strict(self.strict)

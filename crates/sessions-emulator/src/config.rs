@@ -62,6 +62,9 @@ pub struct EmulatorConfig {
     /// workspace's `.venv` with them the first time (see
     /// [`EmulatorBuilder::provision_python`](crate::EmulatorBuilder::provision_python)).
     pub provision_python: bool,
+    /// What the template interpreter imports before sessions are forked from it (default:
+    /// numpy, pandas and matplotlib, those installed; see [`Preload`](crate::Preload)).
+    pub preload: crate::Preload,
     /// Memory cap per session in bytes (default 2 GiB).
     pub memory_limit_bytes: u64,
     /// Strict mode: reject a `properties` envelope on `executions` (and a flat body on `code/execute`).
@@ -124,6 +127,7 @@ impl Default for EmulatorConfig {
             prewarm: 2,
             python: default_python(),
             provision_python: false,
+            preload: crate::Preload::Default,
             memory_limit_bytes: 2 * 1024 * 1024 * 1024,
             strict: false,
             allow_non_loopback: false,

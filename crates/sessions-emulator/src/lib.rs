@@ -123,7 +123,7 @@ mod tls;
 
 pub use cli::{ServeArgs, run_cli};
 pub use config::{AuthMode, DEFAULT_MAX_UPLOAD_BYTES, EmulatorConfig, MAX_TIMEOUT, TlsConfig};
-pub use runtime::{IsolationMode, IsolationReport, PoolType, RuntimeError};
+pub use runtime::{IsolationMode, IsolationReport, PoolType, Preload, RuntimeError};
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
 
 // The README's snippet is compiled as a doctest, so it cannot drift from the API.

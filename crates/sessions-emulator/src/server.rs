@@ -112,6 +112,20 @@ impl EmulatorBuilder {
         self.config.prewarm = n;
         self
     }
+    /// What the pool's template interpreter imports once, before every session is forked
+    /// from it (default [`Preload::Default`](crate::Preload::Default): numpy, pandas and
+    /// matplotlib, those installed). A forked session answers its first `import pandas`
+    /// at once and shares the template's memory until it writes to it.
+    ///
+    /// ```
+    /// let b = sessions_emulator::Emulator::builder()
+    ///     .preload(sessions_emulator::Preload::Modules(vec!["numpy".into()]));
+    /// # drop(b);
+    /// ```
+    pub fn preload(mut self, preload: crate::Preload) -> Self {
+        self.config.preload = preload;
+        self
+    }
     /// The python3 interpreter (default, as [`resolve_python`](crate::python_env::resolve_python)
     /// finds it:
     /// `$SESSIONS_EMULATOR_PYTHON`, else the workspace's `.venv`, else `python3`). Overrides an
@@ -272,6 +286,8 @@ impl EmulatorBuilder {
             memory_limit_bytes: config.memory_limit_bytes,
             isolation: config.isolation,
             disk_quota_bytes: config.disk_quota_bytes,
+            slots: Some(slots.clone()),
+            preload: config.preload.clone(),
             ..RuntimeConfig::default()
         })
         .await?;

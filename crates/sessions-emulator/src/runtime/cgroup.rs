@@ -68,6 +68,11 @@ impl PidsGroup {
 }
 
 impl PidsGroup {
+    /// The `cgroup.procs` file, for moving a forked session's relay in from outside.
+    pub(crate) fn procs_path(&self) -> Option<PathBuf> {
+        Some(self.dir.join("cgroup.procs"))
+    }
+
     /// True when no task is left in the group (or it cannot be read).
     pub(crate) fn is_empty(&self) -> bool {
         std::fs::read_to_string(self.dir.join("pids.current")).map_or(true, |n| n.trim() == "0")

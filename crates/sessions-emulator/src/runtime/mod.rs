@@ -31,12 +31,74 @@ mod seccomp;
 mod session;
 mod setup;
 mod sys;
+mod template;
 mod warm_pool;
 mod watch;
 mod worker;
 
 #[cfg(feature = "test-internals")]
 pub use setup::FORCE_DEGRADED_ENV;
+#[cfg(feature = "test-internals")]
+pub use template::FORCE_NO_TEMPLATE_ENV;
+
+/// Which modules a pool's template interpreter imports before sessions are forked from it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Preload {
+    /// numpy, pandas and matplotlib (with `matplotlib.pyplot` on the Agg backend), those
+    /// of them that are installed; nothing for shell pools.
+    #[default]
+    Default,
+    /// No module: sessions are still forked from the template, which starts them fast.
+    None,
+    /// These modules (`matplotlib` means `matplotlib.pyplot` on Agg); one that cannot be
+    /// imported is named in the isolation warnings.
+    Modules(Vec<String>),
+}
+
+impl Preload {
+    /// Parse `--preload`: `none`, `default`, or a comma-separated list of module names.
+    pub fn parse(text: &str) -> Result<Preload, String> {
+        match text.trim() {
+            "none" => return Ok(Preload::None),
+            "default" => return Ok(Preload::Default),
+            _ => {}
+        }
+        let names: Vec<String> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .collect();
+        let valid = |n: &str| {
+            n.split('.').all(|part| {
+                part.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        };
+        match names.iter().find(|n| !valid(n)) {
+            Some(bad) => Err(format!(
+                "{bad:?} is not a module name: give `none`, `default` or names like numpy,pandas"
+            )),
+            None if names.is_empty() => Err(
+                "no module named: give `none`, `default` or names like numpy,pandas".to_string(),
+            ),
+            None => Ok(Preload::Modules(names)),
+        }
+    }
+
+    /// The module names for a pool of `pool_type`.
+    pub(crate) fn modules(&self, pool_type: PoolType) -> Vec<String> {
+        match (self, pool_type) {
+            (Preload::Default, PoolType::Python) => {
+                ["numpy", "pandas", "matplotlib"].map(String::from).to_vec()
+            }
+            (Preload::Default | Preload::None, _) => Vec::new(),
+            (Preload::Modules(m), _) => m.clone(),
+        }
+    }
+}
 
 /// What kind of pool this emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -68,8 +130,9 @@ pub struct RuntimeConfig {
     /// Python or shell pool.
     pub pool_type: PoolType,
     /// Memory cap per session, in bytes: for all of its processes together, `/tmp` and
-    /// shared memory included (measured every 250 ms; past it the run answers
-    /// `OutOfMemory`), and RLIMIT_AS per process (a `MemoryError` inside).
+    /// shared memory included (measured every 250 ms during a run and every 2 s between
+    /// runs; past it the run answers `OutOfMemory`), and RLIMIT_AS per process (a
+    /// `MemoryError` inside).
     pub memory_limit_bytes: u64,
     /// Maximum number of processes/threads per session.
     pub max_processes: u64,
@@ -90,6 +153,11 @@ pub struct RuntimeConfig {
     /// Largest protocol message accepted from an interpreter, in bytes (default 64 MiB).
     /// Past it the interpreter is stopped and the run answers `Failed`, saying why.
     pub max_message_bytes: usize,
+    /// The directory whose subdirectories are sessions' workdirs. With namespaces, workers
+    /// for these are forked from a template interpreter (`None`: every worker starts fresh).
+    pub slots: Option<PathBuf>,
+    /// What the template imports.
+    pub preload: Preload,
 }
 
 impl Default for RuntimeConfig {
@@ -105,6 +173,8 @@ impl Default for RuntimeConfig {
             max_output_chars: 1 << 20,
             max_message_bytes: 64 << 20,
             disk_quota_bytes: Some(4 << 30),
+            slots: None,
+            preload: Preload::Default,
         }
     }
 }
@@ -227,6 +297,8 @@ pub(crate) struct RuntimeInner {
     report: IsolationReport,
     /// MPLCONFIGDIR for unsandboxed workers.
     mpl_config_dir: Option<String>,
+    /// The template sessions are forked from, when it started.
+    template: Option<Arc<template::Template>>,
 }
 
 impl Runtime {

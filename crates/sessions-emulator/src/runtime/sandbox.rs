@@ -37,6 +37,21 @@ const MASKED_DIRS: &[&str] = &["/proc/acpi", "/proc/scsi"];
 const SANDBOX_ID_BASE: u32 = 0x5e55_0000;
 /// Size of that range.
 const SANDBOX_ID_COUNT: u32 = 0x1_0000;
+/// Paths of a template's root that its forked sessions must not see (`template.py` hides
+/// them): the host's slot directory and the unmasked procfs that lets a session mount its own.
+pub(crate) const HIDDEN_IN_SESSIONS: &[&str] = &["/.proc0", "/.slots"];
+
+/// What a session forked from a template mounts for itself (see `template.py`).
+#[derive(Debug)]
+pub(crate) struct SessionPlan {
+    pub(crate) tmp_size: u64,
+    /// Read-only binds of the root that lie under `/tmp` or `/dev/shm` and must be bound
+    /// again on the session's fresh tmpfs.
+    pub(crate) tmp_binds: Vec<PathBuf>,
+    pub(crate) proc_read_only: Vec<String>,
+    pub(crate) masked_files: Vec<String>,
+    pub(crate) masked_dirs: Vec<String>,
+}
 
 /// The host uid and gid that a sandbox's root is mapped to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +70,24 @@ impl HostIds {
             return HostIds { uid, gid };
         }
         // Start where this process's pid points, so concurrent emulators rarely overlap.
+        // Offset 0 is the template's own root, never a session's.
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let id = SANDBOX_ID_BASE
-            + (std::process::id().wrapping_mul(64).wrapping_add(n)) % SANDBOX_ID_COUNT;
+            + 1
+            + (std::process::id().wrapping_mul(64).wrapping_add(n)) % (SANDBOX_ID_COUNT - 1);
         HostIds { uid: id, gid: id }
+    }
+
+    /// Ids of a template's root: the start of the range (root) or the emulator's own. Its
+    /// user namespace maps the whole range, so each forked session still gets its own id.
+    pub(crate) fn for_template((uid, gid): (u32, u32)) -> HostIds {
+        if uid != 0 {
+            return HostIds { uid, gid };
+        }
+        HostIds {
+            uid: SANDBOX_ID_BASE,
+            gid: SANDBOX_ID_BASE,
+        }
     }
 }
 
@@ -250,8 +279,96 @@ impl SandboxTemplate {
             cgroup_procs,
             seccomp: self.seccomp.clone(),
             landlock_abi: self.landlock_abi,
+            confine: true,
         };
         Ok((setup, plan.what))
+    }
+
+    /// The setup of a template interpreter: a worker's root plus the host's slot directory
+    /// at `/.slots` and an unmasked procfs at `/.proc0` (the kernel lets a session mount a
+    /// procfs of its own only where a fully visible one exists), a user namespace mapping
+    /// the whole id range, and no confinement: the template never runs user code, and its
+    /// forks need their capabilities to build their own sandboxes.
+    pub(crate) fn setup_for_template(
+        &self,
+        workdir: &Path,
+        base: HostIds,
+        slots: &Path,
+    ) -> Result<(NsSetup, Vec<String>), String> {
+        let (mut setup, mut what) = self.setup_for(workdir, base, None)?;
+        let root = Plan {
+            root: &self.new_root,
+            ops: Vec::new(),
+            what: Vec::new(),
+            dirs: HashSet::new(),
+        };
+        let extra = [
+            (
+                MountOp::Dir(root.inside(Path::new("/.slots"))?),
+                "mkdir /.slots".to_string(),
+            ),
+            (
+                MountOp::Bind {
+                    src: cstr(slots)?,
+                    dst: root.inside(Path::new("/.slots"))?,
+                    read_only: false,
+                },
+                format!("bind {} at /.slots", slots.display()),
+            ),
+            (
+                MountOp::Dir(root.inside(Path::new("/.proc0"))?),
+                "mkdir /.proc0".to_string(),
+            ),
+            (
+                MountOp::Proc(root.inside(Path::new("/.proc0"))?),
+                "mount /.proc0".to_string(),
+            ),
+        ];
+        for (op, w) in extra {
+            setup.ops.push(op);
+            setup.src_fds.push(-1);
+            what.push(w);
+        }
+        let count = if base.uid == SANDBOX_ID_BASE {
+            SANDBOX_ID_COUNT
+        } else {
+            1
+        };
+        setup.uid_map = format!("0 {} {count}\n", base.uid).into_bytes();
+        setup.gid_map = format!("0 {} {count}\n", base.gid).into_bytes();
+        setup.seccomp = None;
+        setup.landlock_abi = 0;
+        setup.confine = false;
+        Ok((setup, what))
+    }
+
+    /// What a session forked from a template mounts for itself.
+    pub(crate) fn session_plan(&self) -> SessionPlan {
+        let existing = |paths: &mut dyn Iterator<Item = PathBuf>| -> Vec<String> {
+            paths
+                .filter(|p| p.exists())
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()
+        };
+        SessionPlan {
+            tmp_size: self.tmp_size,
+            tmp_binds: self
+                .ro_binds
+                .iter()
+                .map(|(_, inside)| inside.clone())
+                .filter(|p| p.starts_with("/tmp") || p.starts_with("/dev/shm"))
+                .collect(),
+            proc_read_only: existing(
+                &mut PROC_READ_ONLY.iter().map(|n| Path::new("/proc").join(n)),
+            ),
+            masked_files: existing(
+                &mut MASKED_FILES
+                    .iter()
+                    .map(PathBuf::from)
+                    .filter(|p| p.starts_with("/proc")),
+            ),
+            masked_dirs: existing(&mut MASKED_DIRS.iter().map(PathBuf::from)),
+        }
     }
 }
 

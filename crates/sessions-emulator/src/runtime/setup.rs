@@ -80,6 +80,7 @@ pub(crate) async fn build(
             warnings: Vec::new(),
         },
         mpl_config_dir: None,
+        template: None,
         config,
     };
     if inner.config.isolation == IsolationMode::Degraded {
@@ -102,6 +103,7 @@ pub(crate) async fn build(
     };
     match probe {
         Ok(()) => {
+            start_template(&mut inner).await;
             append_limits(&mut inner);
             Ok(inner)
         }
@@ -122,6 +124,40 @@ pub(crate) async fn build(
     }
 }
 
+/// Start the template sessions are forked from; when it cannot start, say why (sessions
+/// then start fresh, each paying its own interpreter start-up and imports).
+async fn start_template(inner: &mut RuntimeInner) {
+    let (Some(slots), Some(sandbox)) = (inner.config.slots.clone(), inner.sandbox.as_ref()) else {
+        return;
+    };
+    let preload = inner.config.preload.modules(inner.config.pool_type);
+    match super::template::start(inner, sandbox, &slots, &preload).await {
+        Ok(template) => {
+            let what = match template.loaded.as_slice() {
+                [] => "nothing preloaded".to_string(),
+                loaded => format!("{} preloaded", loaded.join(", ")),
+            };
+            inner.report.layers.push(format!(
+                "start-up: sessions forked from a template interpreter ({what}), each sandboxed like a fresh one"
+            ));
+            for m in &template.missing {
+                inner
+                    .report
+                    .warnings
+                    .push(format!("preload: could not import {m}"));
+            }
+            inner.template = Some(std::sync::Arc::new(template));
+        }
+        Err(why) => {
+            let line = format!(
+                "template: sessions start fresh interpreters ({why}); each pays its own start-up and imports"
+            );
+            tracing::warn!("sessions-emulator: {line}");
+            inner.report.warnings.push(line);
+        }
+    }
+}
+
 /// Say which limits are enforced, e.g. "; limits: RLIMIT_AS 2048 MiB, pids.max 256 (cgroup v1)".
 fn append_limits(inner: &mut RuntimeInner) {
     let mib = inner.config.memory_limit_bytes / (1024 * 1024);
@@ -134,7 +170,7 @@ fn append_limits(inner: &mut RuntimeInner) {
         inner.report.detail
     );
     inner.report.layers.push(format!(
-        "memory: {mib} MiB for all of a session's processes together, /tmp and /dev/shm included (measured every 250 ms)"
+        "memory: {mib} MiB for all of a session's processes together, /tmp and /dev/shm included (measured every 250 ms during a run, every 2 s between runs)"
     ));
     match &inner.pids {
         Some(_) => inner.report.layers.push(pids),
@@ -150,9 +186,17 @@ fn append_limits(inner: &mut RuntimeInner) {
 
 fn degrade(inner: &mut RuntimeInner, detail: String) {
     inner.sandbox = None;
+    let mut warnings = vec![detail.clone()];
+    if inner.config.slots.is_some() {
+        warnings.push(
+            "template: sessions start fresh interpreters (without namespaces a forked session \
+             could not be sandboxed); each pays its own start-up and imports"
+                .to_string(),
+        );
+    }
     inner.report = IsolationReport {
         namespaces: false,
-        warnings: vec![detail.clone()],
+        warnings,
         detail,
         layers: Vec::new(),
     };

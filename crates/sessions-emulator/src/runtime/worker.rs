@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::process::Command;
 
 use super::cgroup::PidsGroup;
 use super::protocol::{KERNEL_SOURCE, KernelStatus, Request, Response};
 use super::sandbox::HostIds;
+use super::template::Template;
 use super::watch::Watch;
 use super::{RuntimeError, RuntimeInner, sys};
 
@@ -20,12 +21,83 @@ const SPAWN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long to wait for a killed tree to be reaped before giving up on it.
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A live interpreter process.
+/// The process we wait on: our own child (a fresh interpreter, or its sandbox's relay), or
+/// the relay of a session forked from the template, which writes its exit code on `status`.
 #[derive(Debug)]
+enum Child {
+    Spawned(tokio::process::Child),
+    Forked {
+        status: tokio::net::UnixStream,
+        /// What the relay wrote, once read: why its sandbox failed, then its exit code.
+        report: Option<(String, Option<i32>)>,
+    },
+}
+
+impl Child {
+    /// Wait for the process to end; its exit code (128+signal) when known.
+    async fn wait(&mut self) -> Option<i32> {
+        match self {
+            Child::Spawned(child) => child.wait().await.ok().and_then(exit_code),
+            Child::Forked { status, report } => {
+                if report.is_none() {
+                    let mut text = Vec::new();
+                    let _ = (&mut *status).take(4096).read_to_end(&mut text).await;
+                    let text = String::from_utf8_lossy(&text);
+                    let code = text.lines().last().and_then(|l| l.trim().parse().ok());
+                    let errors = text
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("error: "))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    *report = Some((errors, code));
+                }
+                report.as_ref().and_then(|r| r.1)
+            }
+        }
+    }
+
+    /// Why a forked session's sandbox could not be built, once the relay has exited.
+    fn failure(&self) -> Option<&str> {
+        match self {
+            Child::Forked {
+                report: Some((errors, _)),
+                ..
+            } if !errors.is_empty() => Some(errors),
+            _ => None,
+        }
+    }
+
+    /// True once the process has ended.
+    fn has_exited(&mut self, tree: &Tree) -> bool {
+        match self {
+            Child::Spawned(child) => !matches!(child.try_wait(), Ok(None)),
+            Child::Forked { .. } => !tree.alive(),
+        }
+    }
+
+    /// SIGKILL the process itself.
+    fn start_kill(&mut self, tree: &Tree) {
+        match self {
+            Child::Spawned(child) => {
+                let _ = child.start_kill();
+            }
+            Child::Forked { .. } => {
+                if let Some(fd) = &tree.pidfd {
+                    sys::pidfd_signal(fd, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+type Reader = BufReader<Box<dyn AsyncRead + Send + Sync + Unpin>>;
+type Writer = Box<dyn AsyncWrite + Send + Sync + Unpin>;
+
+/// A live interpreter process.
 pub(crate) struct Proc {
     child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    stdin: Writer,
+    stdout: Reader,
     /// The process tree (shared with the stop handle and the memory watch).
     tree: Arc<Tree>,
     /// A request was sent whose response was not read (the caller's future was dropped).
@@ -34,8 +106,20 @@ pub(crate) struct Proc {
     memory_exceeded: Arc<AtomicBool>,
     /// Set by the watch when the session wrote past its disk quota.
     disk_exceeded: Arc<AtomicBool>,
+    /// Set while a request is in progress (the watch measures more often then).
+    running: Arc<AtomicBool>,
     /// The worker's pids cgroup; removed when the process is gone (dropped last).
     pids: Option<PidsGroup>,
+}
+
+impl std::fmt::Debug for Proc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proc")
+            .field("child", &self.child)
+            .field("tree", &self.tree)
+            .field("busy", &self.busy)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What came back from one exchange with the kernel.
@@ -51,8 +135,89 @@ pub(crate) enum Exchange {
 }
 
 impl Proc {
-    /// Start an interpreter for `workdir` and wait for its ready handshake.
+    /// Start an interpreter for `workdir` and wait for its ready handshake: a fork of the
+    /// template when there is one for this workdir, else a fresh interpreter.
     pub(crate) async fn spawn(
+        rt: &RuntimeInner,
+        workdir: &Path,
+        ids: HostIds,
+    ) -> Result<Proc, RuntimeError> {
+        if let Some(template) = rt.template.as_ref().filter(|t| t.alive())
+            && let Some(slot) = template.slot_of(workdir)
+        {
+            match Proc::fork(rt, template, slot, workdir, ids).await {
+                Ok(proc) => return Ok(proc),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a session could not be forked from the template; starting a fresh interpreter")
+                }
+            }
+        }
+        Proc::spawn_fresh(rt, workdir, ids).await
+    }
+
+    /// A session forked from the template (see `template.rs`).
+    async fn fork(
+        rt: &RuntimeInner,
+        template: &Arc<Template>,
+        slot: &str,
+        workdir: &Path,
+        ids: HostIds,
+    ) -> Result<Proc, RuntimeError> {
+        let failed = |e: std::io::Error| RuntimeError::Spawn(format!("session sockets: {e}"));
+        give_workdir_to(workdir, ids)?;
+        let pids = rt
+            .pids
+            .as_ref()
+            .and_then(|c| c.create(rt.config.max_processes, 2));
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(failed)?;
+        let (status, status_theirs) = std::os::unix::net::UnixStream::pair().map_err(failed)?;
+        let relay = template
+            .fork(slot, ids, theirs.into(), status_theirs.into())
+            .await
+            .map_err(RuntimeError::Spawn)?;
+        let tree = Arc::new(Tree::new(relay, sys::pidfd_open(relay), true));
+        // Every process of the session must be counted: the relay forks nothing before "g".
+        if let Some(procs) = pids.as_ref().and_then(PidsGroup::procs_path)
+            && let Err(e) = std::fs::write(&procs, relay.to_string())
+        {
+            tree.kill_relay();
+            return Err(RuntimeError::Spawn(format!("join the pids cgroup: {e}")));
+        }
+        let go = std::io::Write::write_all(&mut &ours, b"g");
+        let streams = go.and_then(|()| {
+            ours.set_nonblocking(true)?;
+            status.set_nonblocking(true)?;
+            Ok((
+                tokio::net::UnixStream::from_std(ours)?,
+                tokio::net::UnixStream::from_std(status)?,
+            ))
+        });
+        let (proto, status) = match streams {
+            Ok(s) => s,
+            Err(e) => {
+                tree.kill_relay();
+                return Err(failed(e));
+            }
+        };
+        let (read, write) = proto.into_split();
+        let child = Child::Forked {
+            status,
+            report: None,
+        };
+        Proc::ready(
+            rt,
+            workdir,
+            child,
+            Box::new(read),
+            Box::new(write),
+            tree,
+            pids,
+        )
+        .await
+    }
+
+    /// A fresh interpreter, sandboxed before `exec` (or only limited, in degraded mode).
+    async fn spawn_fresh(
         rt: &RuntimeInner,
         workdir: &Path,
         ids: HostIds,
@@ -114,17 +279,37 @@ impl Proc {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(RuntimeError::Spawn("interpreter pipes missing".into()));
         };
-        let tree = Arc::new(Tree {
-            pid,
-            pidfd: sys::pidfd_open(pid),
-            sandboxed,
-        });
+        let tree = Arc::new(Tree::new(pid, sys::pidfd_open(pid), sandboxed));
+        let child = Child::Spawned(child);
+        Proc::ready(
+            rt,
+            workdir,
+            child,
+            Box::new(stdout),
+            Box::new(stdin),
+            tree,
+            pids,
+        )
+        .await
+    }
+
+    /// Watch a started interpreter and wait for its ready handshake.
+    async fn ready(
+        rt: &RuntimeInner,
+        workdir: &Path,
+        child: Child,
+        stdout: Box<dyn AsyncRead + Send + Sync + Unpin>,
+        stdin: Writer,
+        tree: Arc<Tree>,
+        pids: Option<PidsGroup>,
+    ) -> Result<Proc, RuntimeError> {
         let watch = Watch {
             memory_limit: rt.config.memory_limit_bytes,
             workdir: workdir.to_path_buf(),
             disk_quota: rt.config.disk_quota_bytes,
             memory_exceeded: Arc::new(AtomicBool::new(false)),
             disk_exceeded: Arc::new(AtomicBool::new(false)),
+            running: Arc::new(AtomicBool::new(false)),
         };
         let mut proc = Proc {
             child,
@@ -134,6 +319,7 @@ impl Proc {
             busy: false,
             memory_exceeded: Arc::clone(&watch.memory_exceeded),
             disk_exceeded: Arc::clone(&watch.disk_exceeded),
+            running: Arc::clone(&watch.running),
             pids,
         };
         super::watch::spawn(Arc::downgrade(&tree), watch);
@@ -145,7 +331,12 @@ impl Proc {
                     Err(_) => "timed out waiting for the interpreter to start".to_string(),
                     _ => "the interpreter exited during start-up".to_string(),
                 };
-                let code = proc.kill().await;
+                let mut proc = proc;
+                let code = proc.kill_in_place().await;
+                let why = match proc.child.failure() {
+                    Some(failure) => format!("{why}: {failure}"),
+                    None => why,
+                };
                 Err(RuntimeError::Spawn(format!("{why} (exit code {code:?})")))
             }
         }
@@ -206,6 +397,7 @@ impl Proc {
         max_message: usize,
     ) -> Exchange {
         self.busy = true;
+        self.running.store(true, Ordering::Relaxed);
         let line = req.to_line();
         let io = async {
             if self.stdin.write_all(&line).await.is_err() || self.stdin.flush().await.is_err() {
@@ -213,7 +405,9 @@ impl Proc {
             }
             self.read_response(max_message).await
         };
-        match tokio::time::timeout(timeout, io).await {
+        let outcome = tokio::time::timeout(timeout, io).await;
+        self.running.store(false, Ordering::Relaxed);
+        match outcome {
             Ok(Ok(resp)) => {
                 self.busy = false;
                 Exchange::Reply(resp)
@@ -222,10 +416,10 @@ impl Proc {
             Ok(Err(ReadError::Broken(why))) => Exchange::Broken(why),
             Ok(Err(ReadError::Eof)) => {
                 // EOF: the process is exiting; collect its status.
-                let code = match tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
-                    Ok(Ok(status)) => exit_code(status),
-                    _ => None,
-                };
+                let code = tokio::time::timeout(REAP_TIMEOUT, self.child.wait())
+                    .await
+                    .ok()
+                    .flatten();
                 Exchange::Died(code)
             }
         }
@@ -238,20 +432,25 @@ impl Proc {
 
     /// Kill the whole process tree and reap our child; returns its exit code when known.
     pub(crate) async fn kill(mut self) -> Option<i32> {
-        if let Ok(Some(status)) = self.child.try_wait() {
+        self.kill_in_place().await
+    }
+
+    async fn kill_in_place(&mut self) -> Option<i32> {
+        if self.child.has_exited(&self.tree) {
+            let code = tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await;
             self.wait_group_empty().await;
-            return exit_code(status);
+            return code.ok().flatten();
         }
         self.signal_tree();
-        if let Ok(Ok(status)) = tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
+        if let Ok(code) = tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
             self.wait_group_empty().await;
-            return exit_code(status);
+            return code;
         }
-        let _ = self.child.start_kill();
-        let code = match tokio::time::timeout(REAP_TIMEOUT, self.child.wait()).await {
-            Ok(Ok(status)) => exit_code(status),
-            _ => None,
-        };
+        self.child.start_kill(&self.tree);
+        let code = tokio::time::timeout(REAP_TIMEOUT, self.child.wait())
+            .await
+            .ok()
+            .flatten();
         self.wait_group_empty().await;
         code
     }
@@ -281,13 +480,29 @@ impl Proc {
 /// a stop never reaches a process that reused its pid.
 #[derive(Debug)]
 pub(crate) struct Tree {
-    /// Host pid of our direct child (the relay in sandbox mode, the interpreter otherwise).
+    /// Host pid of our direct child (the relay in sandbox mode, the interpreter otherwise),
+    /// or of a forked session's relay.
     pid: i32,
     pidfd: Option<std::os::fd::OwnedFd>,
     pub(crate) sandboxed: bool,
 }
 
 impl Tree {
+    pub(crate) fn new(pid: i32, pidfd: Option<std::os::fd::OwnedFd>, sandboxed: bool) -> Tree {
+        Tree {
+            pid,
+            pidfd,
+            sandboxed,
+        }
+    }
+
+    /// SIGKILL the top process only (a forked relay that has not started its sandbox).
+    pub(crate) fn kill_relay(&self) {
+        if let Some(fd) = &self.pidfd {
+            sys::pidfd_signal(fd, libc::SIGKILL);
+        }
+    }
+
     /// True while our direct child has not been reaped.
     pub(crate) fn alive(&self) -> bool {
         self.pidfd
@@ -334,14 +549,14 @@ impl Drop for Proc {
     /// Backstop for workers dropped without `shutdown`: `kill_on_drop` only signals our
     /// direct child, so take the rest of the tree down too (tokio reaps the child).
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
+        if !self.child.has_exited(&self.tree) {
             self.signal_tree();
         }
     }
 }
 
 /// The sandbox's root owns its `/mnt/data`, and no other sandbox may enter it.
-fn give_workdir_to(workdir: &Path, ids: HostIds) -> Result<(), RuntimeError> {
+pub(crate) fn give_workdir_to(workdir: &Path, ids: HostIds) -> Result<(), RuntimeError> {
     use std::os::unix::fs::PermissionsExt;
     let failed =
         |e: std::io::Error| RuntimeError::Spawn(format!("workdir {}: {e}", workdir.display()));
@@ -367,7 +582,7 @@ fn exit_code(status: std::process::ExitStatus) -> Option<i32> {
 }
 
 /// Direct children of `pid`, over all its threads.
-fn child_pids(pid: i32) -> Vec<i32> {
+pub(crate) fn child_pids(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
@@ -384,7 +599,7 @@ fn child_pids(pid: i32) -> Vec<i32> {
 }
 
 /// Environment of the interpreter (the sandbox gets exactly this; degraded mode adds it).
-fn worker_env(rt: &RuntimeInner, home: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn worker_env(rt: &RuntimeInner, home: &str) -> Vec<(&'static str, String)> {
     let python_bin = rt
         .python_exe
         .parent()

@@ -252,3 +252,64 @@ pub async fn value_of(w: &mut sessions_emulator::runtime::Worker, code: &str) ->
     );
     out.result
 }
+
+/// How a test's workers start: fresh interpreters sandboxed before `exec`, or forks of the
+/// pool's template interpreter that sandbox themselves. Attacks run against both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Fresh,
+    Forked,
+}
+
+/// Both ways a worker starts.
+pub const STARTS: [Start; 2] = [Start::Fresh, Start::Forked];
+
+/// A runtime that must use namespaces, and the directory its workers' workdirs live in.
+pub struct Sandboxes {
+    pub rt: sessions_emulator::runtime::Runtime,
+    pub start: Start,
+    slots: PathBuf,
+    _root: tempfile::TempDir,
+}
+
+/// A sandboxed runtime whose workers start as `start` says (a forked one must really be
+/// forked: the template must have started).
+pub async fn sandboxes(
+    start: Start,
+    config: sessions_emulator::runtime::RuntimeConfig,
+) -> Sandboxes {
+    let root = tempfile::tempdir().unwrap();
+    let slots = root.path().join("slots");
+    std::fs::create_dir_all(&slots).unwrap();
+    let rt = sandboxed_runtime(sessions_emulator::runtime::RuntimeConfig {
+        slots: (start == Start::Forked).then(|| slots.clone()),
+        ..config
+    })
+    .await;
+    let report = rt.isolation();
+    let forked = report
+        .layers
+        .iter()
+        .any(|l| l.contains("forked from a template"));
+    assert_eq!(forked, start == Start::Forked, "{start:?}: {report:?}");
+    Sandboxes {
+        rt,
+        start,
+        slots,
+        _root: root,
+    }
+}
+
+impl Sandboxes {
+    /// A new worker with a workdir of its own.
+    pub async fn worker(&self) -> sessions_emulator::runtime::Worker {
+        self.worker_in().await.0
+    }
+
+    /// A new worker and its workdir on the host.
+    pub async fn worker_in(&self) -> (sessions_emulator::runtime::Worker, PathBuf) {
+        let dir = self.slots.join(uuid::Uuid::new_v4().to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        (self.rt.spawn(&dir).await.unwrap(), dir)
+    }
+}

@@ -67,6 +67,9 @@ pub(crate) struct NsSetup {
     pub(crate) seccomp: Option<Vec<libc::sock_filter>>,
     /// The Landlock ABI to restrict writes with (0: the kernel has none).
     pub(crate) landlock_abi: u32,
+    /// Drop capabilities, set no_new_privs and apply Landlock and seccomp (false only for a
+    /// template interpreter, whose forks build their own sandbox).
+    pub(crate) confine: bool,
     /// One slot per op: an `O_PATH` descriptor of a bind's host source, opened while we
     /// still have the emulator's file-system uid (filled in the child; -1 when unused).
     pub(crate) src_fds: Vec<libc::c_int>,
@@ -286,6 +289,10 @@ fn enter_sandbox(s: &mut NsSetup) -> io::Result<()> {
         reap_until(interp);
     }
     set_parent_death_signal();
+    if !s.confine {
+        // A template keeps the emulator's limits: its forks set their own.
+        return Ok(());
+    }
     apply_limits(&s.limits)?;
     drop_capabilities()?;
     if s.landlock_abi > 0 {
