@@ -114,7 +114,7 @@ impl Driver {
 /// interpreters).
 pub(crate) fn wait_for_trees(root: u32, n: usize, max: Duration) {
     let t = Instant::now();
-    while procfs::descendant_trees(root).len() < n && t.elapsed() < max {
+    while procfs::session_trees(root).sessions.len() < n && t.elapsed() < max {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -424,7 +424,13 @@ pub(crate) struct TreeMemory {
 
 /// Measure the worker trees under `emulator_pid`, which must be exactly `n` sessions.
 pub(crate) fn measure_trees(emulator_pid: u32, n: usize) -> Result<TreeMemory, String> {
-    let trees = procfs::descendant_trees(emulator_pid);
+    let found = procfs::session_trees(emulator_pid);
+    let trees = found.sessions;
+    let template_pss_kib: u64 = found
+        .template
+        .iter()
+        .map(|p| procfs::pss_kib(*p).unwrap_or(0))
+        .sum();
     let mut total_kib = 0u64;
     let mut pss_kib = 0u64;
     let mut procs = Vec::new();
@@ -457,6 +463,8 @@ pub(crate) fn measure_trees(emulator_pid: u32, n: usize) -> Result<TreeMemory, S
                 .map(|k| k as f64 / 1024.0),
             "total_rss_mib": total_kib as f64 / 1024.0,
             "per_session_pss_mib": pss_per_session_mib,
+            // The template's share of the pages it shares with its sessions: paid once per pool.
+            "template_pss_mib": template_pss_kib as f64 / 1024.0,
             "processes": procs,
         }),
     })

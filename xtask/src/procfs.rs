@@ -51,9 +51,11 @@ fn parents() -> Vec<(u32, u32)> {
     out
 }
 
-/// Every descendant of `root`, grouped by the direct child it descends from:
-/// `(direct child, [that child and all its descendants])`.
-pub fn descendant_trees(root: u32) -> Vec<(u32, Vec<u32>)> {
+/// The pool's session trees under emulator process `root`: each direct child of `root` and
+/// all its descendants, except that the template interpreter's tree (the relay, init and the
+/// template itself, whose children are forked sessions) is split into one tree per forked
+/// session. The template's own processes are returned apart.
+pub fn session_trees(root: u32) -> SessionTrees {
     let all = parents();
     let children_of = |p: u32| -> Vec<u32> {
         all.iter()
@@ -61,19 +63,45 @@ pub fn descendant_trees(root: u32) -> Vec<(u32, Vec<u32>)> {
             .map(|(c, _)| *c)
             .collect()
     };
-    children_of(root)
-        .into_iter()
-        .map(|child| {
-            let mut tree = vec![child];
-            let mut i = 0;
-            while i < tree.len() {
-                let more = children_of(tree[i]);
-                tree.extend(more);
-                i += 1;
+    let tree_of = |top: u32| {
+        let mut tree = vec![top];
+        let mut i = 0;
+        while i < tree.len() {
+            let more = children_of(tree[i]);
+            tree.extend(more);
+            i += 1;
+        }
+        tree
+    };
+    let mut out = SessionTrees::default();
+    for child in children_of(root) {
+        // A template's tree is relay → init → template → one relay per session.
+        let template = children_of(child)
+            .into_iter()
+            .flat_map(children_of)
+            .find(|p| cmdline(*p).contains("Sessions emulator template"));
+        match template {
+            Some(t) => {
+                out.template = vec![child, t];
+                out.template.extend(children_of(child));
+                out.sessions
+                    .extend(children_of(t).into_iter().map(|s| (s, tree_of(s))));
             }
-            (child, tree)
-        })
-        .collect()
+            None => out.sessions.push((child, tree_of(child))),
+        }
+    }
+    out.template.sort_unstable();
+    out.template.dedup();
+    out
+}
+
+/// What [`session_trees`] found.
+#[derive(Debug, Default)]
+pub struct SessionTrees {
+    /// `(top process, [it and all its descendants])` per session or pre-started worker.
+    pub sessions: Vec<(u32, Vec<u32>)>,
+    /// The template's relay, init and interpreter (empty without a template).
+    pub template: Vec<u32>,
 }
 
 /// The command line of a process (NULs replaced by spaces).

@@ -40,6 +40,14 @@ fn meminfo() -> Option<(u64, u64)> {
     Some((field("MemTotal:")?, field("MemAvailable:")?))
 }
 
+/// User + system CPU of the emulator process itself, in clock ticks (100 per second).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    Some(fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?)
+}
+
 pub fn run(params: &Params) -> Section {
     let mut section = Section::new("scale", "5b. Sessions at scale (issue 13)").expect(&[
         ("emulator_cold_pandas_ms", "ms", Some(Target::AtMost(50.0))),
@@ -101,14 +109,18 @@ pub fn run(params: &Params) -> Section {
         Ok(TreeMemory {
             rss_per_session_mib,
             pss_per_session_mib,
-            ..
+            details,
         }) => {
             section.set(
                 "emulator_idle_pss_mib",
                 Some(pss_per_session_mib),
-                format!("PSS summed over each idle session's tree after one pandas call / {n}"),
+                format!(
+                    "PSS summed over each idle session's tree after one pandas call / {n} \
+                     (the template's own share is paid once per pool: idle_template_pss_mib)"
+                ),
             );
             section.detail("idle_rss_mib_per_session", rss_per_session_mib);
+            section.detail("idle_template_pss_mib", &details["template_pss_mib"]);
         }
         Err(e) => section.notes.push(format!("idle PSS: {e}")),
     }
@@ -158,6 +170,18 @@ pub fn run(params: &Params) -> Section {
         });
         let avail = meminfo().map(|m| m.1).unwrap_or(0);
         peak_used_kib = peak_used_kib.max(start_avail.saturating_sub(avail));
+        // The pool's own CPU while every session is idle: the memory watches and the reaper.
+        let window = Duration::from_secs(if quick { 5 } else { 10 });
+        let before = cpu_ticks(pool.pid());
+        std::thread::sleep(window);
+        let idle_cpu_pct = match (before, cpu_ticks(pool.pid())) {
+            (Some(a), Some(b)) => Some((b - a) as f64 / 100.0 / window.as_secs_f64() * 100.0),
+            _ => None,
+        };
+        let server_rss_mib =
+            crate::procfs::status_kib(&pool.pid().to_string(), "VmRSS").map(|k| k as f64 / 1024.0);
+        section.detail("held_idle_pool_cpu_pct", idle_cpu_pct);
+        section.detail("held_server_rss_mib", server_rss_mib);
         Ok::<_, String>((answered, created, create_s, peak_used_kib, stop_reason))
     })();
     match held {
