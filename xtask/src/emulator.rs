@@ -297,7 +297,9 @@ pub fn run(params: &Params) -> Section {
                 "emulator_idle_session_rss_mib",
                 Some(rss_per_session_mib),
                 format!(
-                    "sum of VmRSS over each idle session's process tree / {}",
+                    "sum of VmRSS over each idle session's process tree / {} (a forked session's \
+                     RSS counts the pages it shares with the template in full: the scale \
+                     section's emulator_idle_pss_mib is what it costs)",
                     params.emu_idle_sessions
                 ),
             );
@@ -433,12 +435,14 @@ pub(crate) fn measure_trees(emulator_pid: u32, n: usize) -> Result<TreeMemory, S
         .sum();
     let mut total_kib = 0u64;
     let mut pss_kib = 0u64;
+    let mut private_kib = 0u64;
     let mut procs = Vec::new();
     for (_, tree) in &trees {
         for pid in tree {
             let rss = procfs::status_kib(&pid.to_string(), "VmRSS").unwrap_or(0);
             total_kib += rss;
             pss_kib += procfs::pss_kib(*pid).unwrap_or(0);
+            private_kib += procfs::private_kib(*pid).unwrap_or(0);
             procs.push(serde_json::json!({
                 "pid": pid,
                 "rss_kib": rss,
@@ -463,6 +467,8 @@ pub(crate) fn measure_trees(emulator_pid: u32, n: usize) -> Result<TreeMemory, S
                 .map(|k| k as f64 / 1024.0),
             "total_rss_mib": total_kib as f64 / 1024.0,
             "per_session_pss_mib": pss_per_session_mib,
+            // What each session holds alone (its share of the template's pages aside).
+            "per_session_private_mib": private_kib as f64 / 1024.0 / n as f64,
             // The template's share of the pages it shares with its sessions: paid once per pool.
             "template_pss_mib": template_pss_kib as f64 / 1024.0,
             "processes": procs,

@@ -18,6 +18,18 @@ pub fn pss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Memory only this process holds (`Private_Clean` + `Private_Dirty` in `smaps_rollup`), in KiB.
+pub fn private_kib(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some(field("Private_Clean:")? + field("Private_Dirty:")?)
+}
+
 /// The peak resident set size of this process, in KiB.
 pub fn self_vm_hwm_kib() -> Option<u64> {
     status_kib("self", "VmHWM")

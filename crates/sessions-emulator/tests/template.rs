@@ -115,6 +115,30 @@ async fn forked_sessions_are_isolated_from_each_other() {
     emu.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_the_template_s_private_paths_are_hidden_from_sessions() {
+    let data = tempfile::tempdir().unwrap();
+    let emu = start(builder().data_dir(data.path())).await;
+    // Another session's file, which the host's slot directory (the template's /.slots) holds.
+    emu.exec(
+        "hidden-victim",
+        "open('/mnt/data/secret.txt', 'w').write('TOP-SECRET')",
+    )
+    .await;
+    let code = "import os\nr = {}\nfor p in ('/.slots', '/.proc0'):\n    r[p] = os.listdir(p)\n    \
+                try:\n        open(p + '/x', 'w').close(); r[p + ' write'] = 'opened'\n    \
+                except OSError:\n        r[p + ' write'] = 'denied'\n\
+                r['mounts'] = [l.split()[1] for l in open('/proc/self/mounts') if 'slots' in l or 'proc0' in l]\nr";
+    let r = emu.exec("hidden-attacker", code).await;
+    let got = result(&r);
+    assert_eq!(got["/.slots"], json!([]), "{r}");
+    assert_eq!(got["/.proc0"], json!([]), "{r}");
+    assert_eq!(got["/.slots write"], json!("denied"), "{r}");
+    assert_eq!(got["/.proc0 write"], json!("denied"), "{r}");
+    assert!(!r.to_string().contains("TOP-SECRET"), "{r}");
+    emu.stop().await;
+}
+
 /// The host pid of the template whose `/.slots` is `slots` (tests run in parallel, each pool
 /// with a template of its own).
 fn template_of(slots: &std::path::Path) -> Option<u32> {

@@ -38,6 +38,7 @@ def _memfile(name):
 
 
 def _setup_fds():
+    os.closerange(3, 1 << 20)  # inherited from whoever started the pool: not the session's
     proto_in = os.dup(0)  # os.dup makes non-inheritable copies
     proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)

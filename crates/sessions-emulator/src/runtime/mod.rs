@@ -147,8 +147,9 @@ pub struct RuntimeConfig {
     /// with a marker saying how much was left out. Default 1 Mi characters.
     pub max_output_chars: usize,
     /// Soft disk quota of a session's `/mnt/data` in bytes (default 4 GiB; `None`: none).
-    /// Checked every 2 s while the session's processes live: a session still writing past
-    /// it is stopped and its run answers `Failed`. The files API checks it on upload.
+    /// Checked every 2 s during a run and every 8 s between runs while the session's
+    /// processes live: a session still writing past it is stopped and its run answers
+    /// `Failed`. The files API checks it on upload.
     pub disk_quota_bytes: Option<u64>,
     /// Largest protocol message accepted from an interpreter, in bytes (default 64 MiB).
     /// Past it the interpreter is stopped and the run answers `Failed`, saying why.

@@ -31,6 +31,11 @@ import sys
 import threading
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# fork(2) without Python's fork hooks, holding the GIL: every process here is single-threaded
+# (the template checks before each fork), and the hooks (random's reseed, logging's and
+# threading's re-initialisation) would copy about 0.8 MiB of every fork's pages for nothing.
+# The interpreter reseeds what needs it itself (_reseed).
+_fork = ctypes.PyDLL(None, use_errno=True).fork
 _libc.syscall.restype = ctypes.c_long
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 
@@ -238,7 +243,7 @@ def _confine(cfg):
 
 
 def _reseed():
-    random.seed()  # also done by random's own fork hook; cheap, and explicit
+    random.seed()  # raw forks skip random's own fork hook
     np_random = sys.modules.get("numpy.random")
     if np_random is not None:
         np_random.seed()
@@ -251,6 +256,7 @@ def _session(cfg, slot, proto, status, told):
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         _close_fds_except({proto, status, told})
+        os.write(proto, b"p")  # the server learns our pid from this byte's credentials
         _unshare(cfg, told)
         # The server has joined us to the session's pids cgroup once it says "g": nothing
         # may be forked before that.
@@ -261,14 +267,14 @@ def _session(cfg, slot, proto, status, told):
         _check(_libc.sethostname(b"session", 7), "set the sandbox hostname")
         if not cfg["network"]:
             _loopback_up()
-        init = os.fork()
+        init = _check(_fork(), "fork the namespace init")
         if init > 0:
             os.close(proto)
             os.write(status, b"%d\n" % _exit_code(_wait(init)))
             os._exit(0)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _build_mounts(cfg, slot)
-        interp = os.fork()
+        interp = _check(_fork(), "fork the interpreter")
         if interp > 0:
             os.close(proto)
             os.close(status)
@@ -289,9 +295,8 @@ def _session(cfg, slot, proto, status, told):
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 2)
         _close_fds_except({0, 1, 2})
-        source = compile(cfg["kernel"], "<string>", "exec")
         scope = {"__name__": "__main__", "__builtins__": __builtins__}
-        exec(source, scope)
+        exec(cfg["kernel_code"], scope)
         code = 0
     except BaseException as e:  # say why on the status socket (while we still hold it)
         what = str(e) if isinstance(e, Step) else "%s: %s" % (type(e).__name__, e)
@@ -302,18 +307,65 @@ def _session(cfg, slot, proto, status, told):
     os._exit(code)
 
 
+def _warm_numpy():
+    import numpy as np
+
+    np.arange(4.0).reshape(2, 2).sum(axis=0).tolist()
+
+
+def _warm_pandas():
+    import io
+    import pandas as pd
+
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    df.a.sum(), df.describe(), df.groupby("b").a.sum()
+    pd.read_csv(io.StringIO(df.to_csv(index=False)))
+
+
+def _warm_matplotlib():
+    import io
+    import matplotlib.pyplot as plt  # pyplot is the slow part; MPLBACKEND picks Agg
+
+    fig = plt.figure()
+    plt.plot([1, 2], [3, 4])
+    fig.savefig(io.BytesIO(), format="png")  # loads the fonts and the Agg renderer
+    plt.close("all")
+    # The cached font objects keep their files open: a fork must not share descriptors (the
+    # session closes them, and the number would then read another file). The font list stays.
+    import matplotlib.font_manager as fm
+
+    getattr(fm._get_font, "cache_clear", lambda: None)()
+    gc.collect()
+
+
+# What a first use of these loads lazily (submodules, fonts): done once here, so that it is
+# shared by every session instead of paid, in time and private memory, by each.
+_WARM = {"numpy": _warm_numpy, "pandas": _warm_pandas, "matplotlib": _warm_matplotlib}
+
+
 def _preload(names):
     loaded, missing = [], []
     for name in names:
         try:
-            if name == "matplotlib":  # pyplot is the slow part; MPLBACKEND picks Agg
-                __import__("matplotlib.pyplot")
-            else:
-                __import__(name)
+            __import__(name)
+            if name in _WARM:
+                _WARM[name]()
             loaded.append(name)
         except Exception as e:
             missing.append("%s (%s)" % (name, type(e).__name__))
     return loaded, missing
+
+
+def _open_files():
+    """Descriptors other than the control socket and stdout/stderr (/dev/null)."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if int(fd) > 2:
+                out.append(os.readlink("/proc/self/fd/" + fd))
+        except (OSError, ValueError):
+            pass  # the directory listing's own descriptor is gone by now
+    return out
 
 
 def _threads():
@@ -325,9 +377,14 @@ def _threads():
 
 def main():
     global cfg_sys
+    os.closerange(3, 1 << 20)  # inherited from whoever started the pool: not ours to pass on
     ctl = socket.socket(fileno=0)
     cfg = json.loads(ctl.recv(1 << 22))
     cfg_sys = cfg["sys"]
+    # Compiled once here: compiling it in every session would dirty megabytes of its memory.
+    cfg["kernel_code"] = compile(cfg.pop("kernel"), "<string>", "exec")
+    for name in ("ast", "base64", "linecache", "traceback"):  # what the kernel imports
+        __import__(name)
     loaded, missing = _preload(cfg["preload"])
     gc.collect()
     gc.freeze()  # keep the collector from touching (and so copying) the shared objects
@@ -335,7 +392,7 @@ def main():
     with open("/proc/self/status") as f:
         vm = [l.split()[1] for l in f if l.startswith("VmSize:")]
     ctl.send(json.dumps({"ready": True, "loaded": loaded, "missing": missing, "threads": threads,
-                         "vm_kib": int(vm[0]) if vm else 0}).encode())
+                         "open_files": _open_files(), "vm_kib": int(vm[0]) if vm else 0}).encode())
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     while True:
         try:
@@ -344,9 +401,10 @@ def main():
             continue
         if not msg:
             os._exit(0)  # the server went away
+        req = None
         try:
             req = json.loads(msg)
-            slot, uid, gid = req["slot"], int(req["uid"]), int(req["gid"])
+            rid, slot, uid, gid = req["id"], req["slot"], int(req["uid"]), int(req["gid"])
             if len(fds) != 2 or "/" in slot or slot in ("", ".", ".."):
                 raise ValueError("bad fork request")
             if _threads() != 1:  # a thread would be copied half-way through its work
@@ -354,20 +412,27 @@ def main():
         except Exception as e:
             for fd in fds:
                 os.close(fd)
-            ctl.send(json.dumps({"error": str(e)}).encode())
+            ctl.send(json.dumps({"id": req.get("id") if isinstance(req, dict) else None, "error": str(e)}).encode())
             continue
         unshared, told = os.pipe()
-        pid = os.fork()
+        pid = _fork()
+        if pid < 0:
+            os.close(unshared)
+            os.close(told)
+            for fd in fds:
+                os.close(fd)
+            ctl.send(json.dumps({"id": rid, "error": "fork: %s" % os.strerror(ctypes.get_errno())}).encode())
+            continue
         if pid == 0:
             _session(cfg, slot, fds[0], fds[1], told)
         os.close(told)
         for fd in fds:
             os.close(fd)
         if _map_ids(pid, uid, gid, unshared):
-            ctl.send(json.dumps({"pid": pid}).encode())
+            ctl.send(json.dumps({"id": rid, "pid": pid}).encode())
         else:
             os.kill(pid, signal.SIGKILL)
-            ctl.send(json.dumps({"error": "the session could not enter its namespaces"}).encode())
+            ctl.send(json.dumps({"id": rid, "error": "the session could not enter its namespaces"}).encode())
 
 
 cfg_sys = {}

@@ -14,14 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustix::net::{
-    AddressFamily, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
-    sendmsg, socketpair,
+    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags, SocketFlags, SocketType, recvmsg, sendmsg, socketpair,
+    sockopt,
 };
 use serde::Deserialize;
 
 use super::protocol::KERNEL_SOURCE;
 use super::sandbox::{HIDDEN_IN_SESSIONS, HostIds, SandboxTemplate};
-use super::worker::{Tree, child_pids, worker_env};
+use super::worker::{Tree, worker_env};
 use super::{RuntimeInner, sys};
 
 /// The template's source, embedded like the kernel's.
@@ -41,6 +42,7 @@ struct Ready {
     loaded: Vec<String>,
     missing: Vec<String>,
     threads: u32,
+    open_files: Vec<String>,
     vm_kib: u64,
 }
 
@@ -49,12 +51,12 @@ struct Ready {
 pub(crate) struct Template {
     /// The control socket (SOCK_SEQPACKET); one fork at a time.
     control: Mutex<std::fs::File>,
-    /// The template interpreter's host pid (its children are the sessions' relays).
-    host_pid: i32,
     /// Host ids of the template's uid 0: a session's ids are offsets from them.
     base: HostIds,
     /// The host directory bound at `/.slots`: sessions' workdirs must be directly below it.
     slots: PathBuf,
+    /// Numbers fork requests, so that a late reply is never taken for another's.
+    next_id: std::sync::atomic::AtomicU64,
     /// Modules imported in the template.
     pub(crate) loaded: Vec<String>,
     /// Requested modules that could not be imported, with the reason.
@@ -147,6 +149,13 @@ pub(crate) async fn start(
             ready.threads
         ));
     }
+    if !ready.open_files.is_empty() {
+        tree.kill();
+        return Err(format!(
+            "the preload left files open ({}): a fork would share them",
+            ready.open_files.join(", ")
+        ));
+    }
     let headroom = 64 << 20;
     if (ready.vm_kib << 10) + headroom > rt.config.memory_limit_bytes {
         tree.kill();
@@ -156,13 +165,9 @@ pub(crate) async fn start(
             rt.config.memory_limit_bytes >> 20
         ));
     }
-    let host_pid = child_pids(relay)
-        .first()
-        .and_then(|init| child_pids(*init).first().copied())
-        .ok_or("the template's process is not where it should be")?;
     Ok(Template {
         control: Mutex::new(control),
-        host_pid,
+        next_id: std::sync::atomic::AtomicU64::new(0),
         base,
         slots,
         loaded: ready.loaded,
@@ -189,13 +194,13 @@ impl Template {
     }
 
     /// Fork a session for `slot` with host ids `ids`; it speaks the kernel protocol on
-    /// `proto` and writes its exit code on `status`. Returns the relay's host pid; the
-    /// relay waits for one byte on `proto` before it does anything.
+    /// `proto` (whose other end is `ours`) and writes its exit code on `status`. Returns the
+    /// relay's host pid; the relay waits for one byte on `proto` before it forks anything.
     pub(crate) async fn fork(
         self: &Arc<Self>,
         slot: &str,
         ids: HostIds,
-        proto: OwnedFd,
+        (proto, ours): (OwnedFd, &std::os::unix::net::UnixStream),
         status: OwnedFd,
     ) -> Result<i32, String> {
         let (Some(uid), Some(gid)) = (
@@ -204,7 +209,18 @@ impl Template {
         ) else {
             return Err(format!("ids {ids:?} are outside the template's range"));
         };
-        let request = serde_json::json!({ "slot": slot, "uid": uid, "gid": gid }).to_string();
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let request =
+            serde_json::json!({ "id": id, "slot": slot, "uid": uid, "gid": gid }).to_string();
+        // The relay's first byte carries its pid as the kernel sees it from here.
+        let ours = ours
+            .try_clone()
+            .map_err(|e| format!("session socket: {e}"))?;
+        sockopt::set_socket_passcred(&ours, true).map_err(|e| format!("SO_PASSCRED: {e}"))?;
+        ours.set_read_timeout(Some(FORK_TIMEOUT))
+            .map_err(|e| format!("session socket: {e}"))?;
         let this = Arc::clone(self);
         let exchange = move || -> Result<i32, String> {
             let mut control = this.control.lock().unwrap_or_else(|e| e.into_inner());
@@ -219,39 +235,63 @@ impl Template {
                 SendFlags::NOSIGNAL,
             )
             .map_err(|e| format!("the template is gone: {e}"))?;
-            let reply = read_message(&mut control)?;
+            drop((proto, status));
             #[derive(Deserialize)]
             struct Forked {
+                id: Option<u64>,
                 pid: Option<i32>,
                 error: Option<String>,
             }
-            let forked: Forked = serde_json::from_slice(&reply)
-                .map_err(|_| "the template sent a malformed reply".to_string())?;
-            match (forked.pid, forked.error) {
-                (Some(pid), _) => Ok(pid),
-                (None, error) => Err(error.unwrap_or_else(|| "the fork failed".into())),
+            // Replies to forks that timed out earlier are skipped (bounded).
+            let forked = (0..64)
+                .find_map(|_| {
+                    let reply = read_message(&mut control);
+                    match reply.map(|r| serde_json::from_slice::<Forked>(&r)) {
+                        Ok(Ok(f)) if f.id != Some(id) => None,
+                        Ok(Ok(f)) => Some(Ok(f)),
+                        Ok(Err(_)) => Some(Err("the template sent a malformed reply".to_string())),
+                        Err(e) => Some(Err(e)),
+                    }
+                })
+                .unwrap_or_else(|| Err("the template's replies are out of step".into()))?;
+            drop(control);
+            if forked.pid.is_none() {
+                return Err(forked.error.unwrap_or_else(|| "the fork failed".into()));
             }
+            let pid = relay_pid(&ours)?;
+            let _ = sockopt::set_socket_passcred(&ours, false);
+            let _ = ours.set_read_timeout(None);
+            Ok(pid)
         };
-        let ns_pid = tokio::time::timeout(FORK_TIMEOUT, tokio::task::spawn_blocking(exchange))
+        tokio::time::timeout(FORK_TIMEOUT, tokio::task::spawn_blocking(exchange))
             .await
             .map_err(|_| "the template did not answer".to_string())?
-            .map_err(|e| format!("the fork thread failed: {e}"))??;
-        self.host_pid_of(ns_pid)
-            .ok_or_else(|| format!("the forked session (pid {ns_pid} in the template) vanished"))
+            .map_err(|e| format!("the fork thread failed: {e}"))?
     }
+}
 
-    /// The host pid of the template's child whose pid in the template's namespace is `ns_pid`.
-    fn host_pid_of(&self, ns_pid: i32) -> Option<i32> {
-        child_pids(self.host_pid).into_iter().find(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
-                status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("NSpid:"))
-                    .and_then(|ids| ids.split_whitespace().last()?.parse::<i32>().ok())
-                    == Some(ns_pid)
-            })
-        })
+/// The pid (in our namespace) of the process that sent the first byte on `socket`.
+fn relay_pid(socket: &std::os::unix::net::UnixStream) -> Result<i32, String> {
+    let mut byte = [0u8; 1];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let got = recvmsg(
+        socket,
+        &mut [std::io::IoSliceMut::new(&mut byte)],
+        &mut control,
+        RecvFlags::CMSG_CLOEXEC,
+    )
+    .map_err(|e| format!("the forked session did not start: {e}"))?;
+    if got.bytes != 1 || byte[0] != b'p' {
+        return Err("the forked session did not start".into());
     }
+    control
+        .drain()
+        .find_map(|m| match m {
+            RecvAncillaryMessage::ScmCredentials(cred) => Some(cred.pid.as_raw_nonzero().get()),
+            _ => None,
+        })
+        .ok_or_else(|| "the forked session's pid did not come with it".to_string())
 }
 
 /// One message from the control socket (a seqpacket read returns exactly one).

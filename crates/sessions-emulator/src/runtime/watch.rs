@@ -12,10 +12,14 @@ use super::worker::Tree;
 
 /// How often memory is measured.
 const TICK: Duration = Duration::from_millis(250);
-/// While no run is in progress, memory is measured every this many ticks (2 s).
+/// While no run is in progress, memory is looked at every this many ticks (2 s).
 const IDLE_EVERY: u32 = 8;
-/// Disk usage is measured every this many ticks (walking the directory costs more).
+/// Every this many ticks (128 s) every process is measured again even if nothing seems changed.
+const FULL_EVERY: u32 = 512;
+/// Disk usage is measured every this many ticks during a run (2 s; walking the directory
+/// costs more), and every DISK_IDLE_EVERY ticks (8 s) between runs.
 const DISK_EVERY: u32 = 8;
+const DISK_IDLE_EVERY: u32 = 32;
 /// Most directory entries one disk measurement visits.
 const DISK_ENTRIES: usize = 200_000;
 
@@ -31,6 +35,8 @@ pub(crate) struct Watch {
     pub(crate) disk_exceeded: Arc<AtomicBool>,
     /// Set while a run is in progress.
     pub(crate) running: Arc<AtomicBool>,
+    /// Notified when a run starts.
+    pub(crate) started: Arc<tokio::sync::Notify>,
 }
 
 /// Watch `tree` until it is gone.
@@ -39,29 +45,40 @@ pub(crate) fn spawn(tree: Weak<Tree>, watch: Watch) {
         return;
     };
     handle.spawn(async move {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut n: u32 = 0;
         let mut last_disk = 0u64;
+        let mut cache = Cache::new();
+        let mut since_full: u32 = 0;
+        let mut since_disk: u32 = 0;
         loop {
-            tick.tick().await;
+            // Between runs a session is measured every IDLE_EVERY ticks, and only in full when
+            // something changed: with a thousand idle sessions the pool's CPU stays low, and
+            // what runs between requests is still caught. A run wakes the watch at once.
+            let running = watch.running.load(Ordering::Relaxed);
+            let period = if running { TICK } else { TICK * IDLE_EVERY };
+            tokio::select! {
+                () = tokio::time::sleep(period) => {}
+                () = watch.started.notified() => {}
+            }
             let Some(tree) = tree.upgrade() else { break };
             if !tree.alive() {
                 break;
             }
-            n = n.wrapping_add(1);
-            // An idle session is measured every IDLE_EVERY ticks: with a thousand of them the
-            // pool's idle CPU stays low, and what runs between requests is still caught.
-            if !watch.running.load(Ordering::Relaxed) && !n.is_multiple_of(IDLE_EVERY) {
-                continue;
+            let ticks = if running { 1 } else { IDLE_EVERY };
+            since_full += ticks;
+            since_disk += ticks;
+            let full = since_full >= FULL_EVERY;
+            if full {
+                since_full = 0;
             }
-            let used = memory_of(&tree);
+            let used = measure(&tree, &mut cache, full);
             if used > watch.memory_limit {
                 watch.memory_exceeded.store(true, Ordering::Relaxed);
                 tree.kill();
                 break;
             }
-            if let Some(quota) = watch.disk_quota.filter(|_| n.is_multiple_of(DISK_EVERY)) {
+            let disk_due = since_disk >= if running { DISK_EVERY } else { DISK_IDLE_EVERY };
+            if let Some(quota) = watch.disk_quota.filter(|_| disk_due) {
+                since_disk = 0;
                 let dir = watch.workdir.clone();
                 let disk = tokio::task::spawn_blocking(move || disk_usage(&dir))
                     .await
@@ -79,11 +96,48 @@ pub(crate) fn spawn(tree: Weak<Tree>, watch: Watch) {
     });
 }
 
+/// What the last measurement saw of each process: its resident pages (`statm`, cheap to
+/// read) and what it held (`smaps_rollup`, costly for a big process).
+type Cache = Vec<(i32, u64, u64)>;
+
+/// The tree's memory as `memory_of` counts it. A process whose resident size did not change
+/// since the last look is not read again, unless `full`: its proportional share can also move
+/// when others sharing its pages end, so `full` comes every FULL_EVERY ticks.
+fn measure(tree: &Tree, cache: &mut Cache, full: bool) -> u64 {
+    let pids = tree.pids();
+    let mut next = Vec::with_capacity(pids.len());
+    let mut total = tmpfs_of(tree, &pids);
+    for pid in pids {
+        let resident = resident_pages(pid);
+        let held = match cache.iter().find(|(p, r, _)| *p == pid && *r == resident) {
+            Some((_, _, held)) if !full => *held,
+            _ => private_memory(pid),
+        };
+        next.push((pid, resident, held));
+        total = total.saturating_add(held);
+    }
+    *cache = next;
+    total
+}
+
+/// Resident pages of a process (the second field of `/proc/<pid>/statm`), 0 when gone.
+fn resident_pages(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/statm"))
+        .ok()
+        .and_then(|t| t.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Bytes the tree holds: anonymous and shared memory of every process, plus the private
 /// `/tmp` and `/dev/shm` (tmpfs lives in RAM).
+#[cfg(feature = "test-internals")]
 pub(crate) fn memory_of(tree: &Tree) -> u64 {
-    let pids = tree.pids();
-    let mut total: u64 = pids.iter().map(|p| private_memory(*p)).sum();
+    measure(tree, &mut Cache::new(), true)
+}
+
+/// Bytes used in the session's private `/tmp` and `/dev/shm` (seen through its init's root).
+fn tmpfs_of(tree: &Tree, pids: &[i32]) -> u64 {
+    let mut total = 0u64;
     if tree.sandboxed
         && let Some(init) = pids.get(1)
     {

@@ -108,6 +108,8 @@ pub(crate) struct Proc {
     disk_exceeded: Arc<AtomicBool>,
     /// Set while a request is in progress (the watch measures more often then).
     running: Arc<AtomicBool>,
+    /// Wakes the watch when a request starts.
+    started: Arc<tokio::sync::Notify>,
     /// The worker's pids cgroup; removed when the process is gone (dropped last).
     pids: Option<PidsGroup>,
 }
@@ -172,7 +174,7 @@ impl Proc {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(failed)?;
         let (status, status_theirs) = std::os::unix::net::UnixStream::pair().map_err(failed)?;
         let relay = template
-            .fork(slot, ids, theirs.into(), status_theirs.into())
+            .fork(slot, ids, (theirs.into(), &ours), status_theirs.into())
             .await
             .map_err(RuntimeError::Spawn)?;
         let tree = Arc::new(Tree::new(relay, sys::pidfd_open(relay), true));
@@ -310,6 +312,7 @@ impl Proc {
             memory_exceeded: Arc::new(AtomicBool::new(false)),
             disk_exceeded: Arc::new(AtomicBool::new(false)),
             running: Arc::new(AtomicBool::new(false)),
+            started: Arc::new(tokio::sync::Notify::new()),
         };
         let mut proc = Proc {
             child,
@@ -320,6 +323,7 @@ impl Proc {
             memory_exceeded: Arc::clone(&watch.memory_exceeded),
             disk_exceeded: Arc::clone(&watch.disk_exceeded),
             running: Arc::clone(&watch.running),
+            started: Arc::clone(&watch.started),
             pids,
         };
         super::watch::spawn(Arc::downgrade(&tree), watch);
@@ -398,6 +402,7 @@ impl Proc {
     ) -> Exchange {
         self.busy = true;
         self.running.store(true, Ordering::Relaxed);
+        self.started.notify_one();
         let line = req.to_line();
         let io = async {
             if self.stdin.write_all(&line).await.is_err() || self.stdin.flush().await.is_err() {
