@@ -64,9 +64,9 @@ fn parents() -> Vec<(u32, u32)> {
 }
 
 /// The pool's session trees under emulator process `root`: each direct child of `root` and
-/// all its descendants, except that the template interpreter's tree (the relay, init and the
-/// template itself, whose children are forked sessions) is split into one tree per forked
-/// session. The template's own processes are returned apart.
+/// all its descendants, except that the template interpreter's tree (relay → namespace init
+/// → the template and, beside it, the namespace init of every forked session) is split into
+/// one tree per forked session. The template's own processes are returned apart.
 pub fn session_trees(root: u32) -> SessionTrees {
     let all = parents();
     let children_of = |p: u32| -> Vec<u32> {
@@ -87,23 +87,24 @@ pub fn session_trees(root: u32) -> SessionTrees {
     };
     let mut out = SessionTrees::default();
     for child in children_of(root) {
-        // A template's tree is relay → init → template → one relay per session.
-        let template = children_of(child)
-            .into_iter()
-            .flat_map(children_of)
-            .find(|p| cmdline(*p).contains("Sessions emulator template"));
+        let ns_init = children_of(child);
+        let template = ns_init
+            .iter()
+            .flat_map(|i| children_of(*i).into_iter().map(move |c| (*i, c)))
+            .find(|(_, p)| cmdline(*p).contains("Sessions emulator template"));
         match template {
-            Some(t) => {
-                out.template = vec![child, t];
-                out.template.extend(children_of(child));
-                out.sessions
-                    .extend(children_of(t).into_iter().map(|s| (s, tree_of(s))));
+            Some((init, t)) => {
+                out.template = vec![child, init, t];
+                out.sessions.extend(
+                    children_of(init)
+                        .into_iter()
+                        .filter(|s| *s != t)
+                        .map(|s| (s, tree_of(s))),
+                );
             }
             None => out.sessions.push((child, tree_of(child))),
         }
     }
-    out.template.sort_unstable();
-    out.template.dedup();
     out
 }
 
@@ -112,7 +113,7 @@ pub fn session_trees(root: u32) -> SessionTrees {
 pub struct SessionTrees {
     /// `(top process, [it and all its descendants])` per session or pre-started worker.
     pub sessions: Vec<(u32, Vec<u32>)>,
-    /// The template's relay, init and interpreter (empty without a template).
+    /// The template's relay, namespace init and interpreter (empty without a template).
     pub template: Vec<u32>,
 }
 

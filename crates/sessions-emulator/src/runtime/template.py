@@ -250,8 +250,9 @@ def _reseed():
 
 
 def _session(cfg, slot, proto, status, told):
-    """The forked child: becomes the session's relay; its children are the namespace init
-    and the interpreter. Never returns."""
+    """The forked child: the session's relay, which enters the namespaces, forks the
+    namespace init and exits; the init builds the mounts, forks the interpreter and reports
+    its exit code. Never returns."""
     code = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -267,17 +268,15 @@ def _session(cfg, slot, proto, status, told):
         _check(_libc.sethostname(b"session", 7), "set the sandbox hostname")
         if not cfg["network"]:
             _loopback_up()
-        init = _check(_fork(), "fork the namespace init")
-        if init > 0:
-            os.close(proto)
-            os.write(status, b"%d\n" % _exit_code(_wait(init)))
-            os._exit(0)
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if _check(_fork(), "fork the namespace init") > 0:
+            os._exit(0)  # the init is the session's top process from here on
+        # The init: the server learns its pid from this byte, and it ends the whole session
+        # by killing it. (No parent-death signal: its parent, the relay, has just exited.)
+        os.write(proto, b"i")
         _build_mounts(cfg, slot)
         interp = _check(_fork(), "fork the interpreter")
         if interp > 0:
             os.close(proto)
-            os.close(status)
             while True:  # pid 1: reap orphans until the interpreter exits
                 try:
                     pid, st = os.wait()
@@ -286,6 +285,7 @@ def _session(cfg, slot, proto, status, told):
                 except ChildProcessError:
                     os._exit(1)
                 if pid == interp:
+                    os.write(status, b"%d\n" % _exit_code(st))
                     os._exit(_exit_code(st))
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _confine(cfg)

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::protocol::KERNEL_SOURCE;
 use super::sandbox::{HIDDEN_IN_SESSIONS, HostIds, SandboxTemplate};
-use super::worker::{Tree, worker_env};
+use super::worker::{Tree, TreeTop, worker_env};
 use super::{RuntimeInner, sys};
 
 /// The template's source, embedded like the kernel's.
@@ -120,7 +120,7 @@ pub(crate) async fn start(
         .map_err(|e| format!("the spawning thread failed: {e}"))?
         .map_err(|e| sys::describe_spawn_error(&e, &steps))?;
     let relay = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
-    let tree = Arc::new(Tree::new(relay, sys::pidfd_open(relay), true));
+    let tree = Arc::new(Tree::new(relay, sys::pidfd_open(relay), TreeTop::Relay));
     let control = std::fs::File::from(ours);
     let config = config(rt, sandbox, preload);
     let handshake = move || -> Result<(std::fs::File, Ready), String> {
@@ -258,10 +258,7 @@ impl Template {
             if forked.pid.is_none() {
                 return Err(forked.error.unwrap_or_else(|| "the fork failed".into()));
             }
-            let pid = relay_pid(&ours)?;
-            let _ = sockopt::set_socket_passcred(&ours, false);
-            let _ = ours.set_read_timeout(None);
-            Ok(pid)
+            sender_pid(&ours, b'p')
         };
         tokio::time::timeout(FORK_TIMEOUT, tokio::task::spawn_blocking(exchange))
             .await
@@ -270,8 +267,13 @@ impl Template {
     }
 }
 
-/// The pid (in our namespace) of the process that sent the first byte on `socket`.
-fn relay_pid(socket: &std::os::unix::net::UnixStream) -> Result<i32, String> {
+/// The pid (in our namespace) of the process that sent the next byte on `socket`, which must
+/// be `expected` (`p` from the relay, `i` from the namespace init). `SO_PASSCRED` is on
+/// until the init's byte has come.
+pub(crate) fn sender_pid(
+    socket: &std::os::unix::net::UnixStream,
+    expected: u8,
+) -> Result<i32, String> {
     let mut byte = [0u8; 1];
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmCredentials(1))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
@@ -281,9 +283,13 @@ fn relay_pid(socket: &std::os::unix::net::UnixStream) -> Result<i32, String> {
         &mut control,
         RecvFlags::CMSG_CLOEXEC,
     )
-    .map_err(|e| format!("the forked session did not start: {e}"))?;
-    if got.bytes != 1 || byte[0] != b'p' {
-        return Err("the forked session did not start".into());
+    .map_err(|e| format!("the forked session did not answer: {e}"))?;
+    if got.bytes != 1 || byte[0] != expected {
+        return Err("the forked session stopped before its sandbox was built".into());
+    }
+    if expected == b'i' {
+        let _ = sockopt::set_socket_passcred(socket, false);
+        let _ = socket.set_read_timeout(None);
     }
     control
         .drain()

@@ -138,9 +138,7 @@ pub(crate) fn memory_of(tree: &Tree) -> u64 {
 /// Bytes used in the session's private `/tmp` and `/dev/shm` (seen through its init's root).
 fn tmpfs_of(tree: &Tree, pids: &[i32]) -> u64 {
     let mut total = 0u64;
-    if tree.sandboxed
-        && let Some(init) = pids.get(1)
-    {
+    if let Some(init) = tree.init_in(pids) {
         for dir in ["tmp", "dev/shm"] {
             total = total.saturating_add(tmpfs_used(&format!("/proc/{init}/root/{dir}")));
         }

@@ -177,17 +177,42 @@ impl Proc {
             .fork(slot, ids, (theirs.into(), &ours), status_theirs.into())
             .await
             .map_err(RuntimeError::Spawn)?;
-        let tree = Arc::new(Tree::new(relay, sys::pidfd_open(relay), true));
+        let relay = Tree::new(relay, sys::pidfd_open(relay), TreeTop::Relay);
         // Every process of the session must be counted: the relay forks nothing before "g".
         if let Some(procs) = pids.as_ref().and_then(PidsGroup::procs_path)
-            && let Err(e) = std::fs::write(&procs, relay.to_string())
+            && let Err(e) = std::fs::write(&procs, relay.pid.to_string())
         {
-            tree.kill_relay();
+            relay.kill_top();
             return Err(RuntimeError::Spawn(format!("join the pids cgroup: {e}")));
         }
-        let go = std::io::Write::write_all(&mut &ours, b"g");
-        let streams = go.and_then(|()| {
-            ours.set_nonblocking(true)?;
+        // The relay forks the namespace init and exits; the init is the session's top.
+        let init = match ours.try_clone() {
+            Ok(probe) => tokio::task::spawn_blocking(move || {
+                std::io::Write::write_all(&mut &probe, b"g")
+                    .map_err(|e| format!("the forked session is gone: {e}"))?;
+                super::template::sender_pid(&probe, b'i')
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the fork thread failed: {e}"))),
+            Err(e) => Err(format!("session socket: {e}")),
+        };
+        let init = match init {
+            Ok(pid) => pid,
+            Err(e) => {
+                relay.kill_top();
+                let mut status = Child::Forked {
+                    status: tokio::net::UnixStream::from_std(status).map_err(failed)?,
+                    report: None,
+                };
+                let _ = tokio::time::timeout(REAP_TIMEOUT, status.wait()).await;
+                let why = status.failure().map_or(e, String::from);
+                return Err(RuntimeError::Spawn(format!(
+                    "the forked session did not start: {why}"
+                )));
+            }
+        };
+        let tree = Arc::new(Tree::new(init, sys::pidfd_open(init), TreeTop::Init));
+        let streams = ours.set_nonblocking(true).and_then(|()| {
             status.set_nonblocking(true)?;
             Ok((
                 tokio::net::UnixStream::from_std(ours)?,
@@ -197,7 +222,7 @@ impl Proc {
         let (proto, status) = match streams {
             Ok(s) => s,
             Err(e) => {
-                tree.kill_relay();
+                tree.kill();
                 return Err(failed(e));
             }
         };
@@ -281,7 +306,12 @@ impl Proc {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(RuntimeError::Spawn("interpreter pipes missing".into()));
         };
-        let tree = Arc::new(Tree::new(pid, sys::pidfd_open(pid), sandboxed));
+        let top = if sandboxed {
+            TreeTop::Relay
+        } else {
+            TreeTop::Interpreter
+        };
+        let tree = Arc::new(Tree::new(pid, sys::pidfd_open(pid), top));
         let child = Child::Spawned(child);
         Proc::ready(
             rt,
@@ -485,24 +515,40 @@ impl Proc {
 /// a stop never reaches a process that reused its pid.
 #[derive(Debug)]
 pub(crate) struct Tree {
-    /// Host pid of our direct child (the relay in sandbox mode, the interpreter otherwise),
-    /// or of a forked session's relay.
+    /// Host pid of the tree's top process (see `TreeTop`).
     pid: i32,
     pidfd: Option<std::os::fd::OwnedFd>,
-    pub(crate) sandboxed: bool,
+    pub(crate) top: TreeTop,
+}
+
+/// What a tree's top process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TreeTop {
+    /// The interpreter itself, leading its process group (degraded mode).
+    Interpreter,
+    /// Our child that relays the exit of the namespace init below it (a fresh sandbox).
+    Relay,
+    /// The namespace init itself (a session forked from the template).
+    Init,
 }
 
 impl Tree {
-    pub(crate) fn new(pid: i32, pidfd: Option<std::os::fd::OwnedFd>, sandboxed: bool) -> Tree {
-        Tree {
-            pid,
-            pidfd,
-            sandboxed,
+    pub(crate) fn new(pid: i32, pidfd: Option<std::os::fd::OwnedFd>, top: TreeTop) -> Tree {
+        Tree { pid, pidfd, top }
+    }
+
+    /// The host pid of the sandbox's namespace init, when the tree has one: its root is the
+    /// session's (for `/tmp` and `/dev/shm`). `pids` is `self.pids()`.
+    pub(crate) fn init_in(&self, pids: &[i32]) -> Option<i32> {
+        match self.top {
+            TreeTop::Interpreter => None,
+            TreeTop::Relay => pids.get(1).copied(),
+            TreeTop::Init => pids.first().copied(),
         }
     }
 
-    /// SIGKILL the top process only (a forked relay that has not started its sandbox).
-    pub(crate) fn kill_relay(&self) {
+    /// SIGKILL the top process only.
+    pub(crate) fn kill_top(&self) {
         if let Some(fd) = &self.pidfd {
             sys::pidfd_signal(fd, libc::SIGKILL);
         }
@@ -516,24 +562,24 @@ impl Tree {
     }
 
     /// SIGKILL everything: in a sandbox the namespace init (the kernel then kills the whole
-    /// pid namespace and our relay reaps the init and exits), or the relay itself before
-    /// it forked one (the init has a parent-death signal); otherwise the group.
+    /// pid namespace; a relay above it reaps it and exits), or the relay itself before it
+    /// forked one (the init has a parent-death signal); otherwise the group.
     pub(crate) fn kill(&self) {
         if !self.alive() {
             return;
         }
-        if self.sandboxed {
-            let inits = child_pids(self.pid);
-            for pid in &inits {
-                sys::signal(*pid, libc::SIGKILL);
+        match self.top {
+            TreeTop::Relay => {
+                let inits = child_pids(self.pid);
+                for pid in &inits {
+                    sys::signal(*pid, libc::SIGKILL);
+                }
+                if inits.is_empty() {
+                    self.kill_top();
+                }
             }
-            if inits.is_empty()
-                && let Some(fd) = &self.pidfd
-            {
-                sys::pidfd_signal(fd, libc::SIGKILL);
-            }
-        } else {
-            sys::kill_group(self.pid);
+            TreeTop::Init => self.kill_top(),
+            TreeTop::Interpreter => sys::kill_group(self.pid),
         }
     }
 
