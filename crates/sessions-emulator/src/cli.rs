@@ -204,28 +204,35 @@ pub async fn run_cli(args: ServeArgs) -> Result<(), EmulatorError> {
             path.display()
         );
     }
+    // Listen for SIGTERM before saying where we serve: whoever reads the endpoint may stop us
+    // at once, and an uninstalled handler would let the signal kill us without a shutdown.
+    let stop = wait_for_signal();
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", handle.endpoint());
         let _ = out.flush();
     }
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     handle.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {},
-                _ = term.recv() => {},
+/// Installs the SIGTERM handler now; the future ends on Ctrl-C or SIGTERM.
+fn wait_for_signal() -> impl std::future::Future<Output = ()> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        match term {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
             }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
         }
     }
 }
