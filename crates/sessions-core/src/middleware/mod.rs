@@ -54,10 +54,6 @@
 //! # Ok(()) }
 //! ```
 
-use http::Request;
-
-use crate::transport::Body;
-
 pub mod auth;
 pub mod deadline;
 pub mod request_id;
@@ -65,18 +61,3 @@ pub mod retry;
 pub mod timeout;
 pub mod trace;
 pub mod user_agent;
-
-/// A copy of `req` for another attempt (method, URI, version, headers, extensions and a
-/// replayed body), or `None` when its body is a one-shot stream.
-///
-/// Call it before the request is sent.
-pub(crate) fn try_clone_request(req: &Request<Body>) -> Option<Request<Body>> {
-    let body = req.body().try_clone()?;
-    let mut copy = Request::new(body);
-    *copy.method_mut() = req.method().clone();
-    *copy.uri_mut() = req.uri().clone();
-    *copy.version_mut() = req.version();
-    *copy.headers_mut() = req.headers().clone();
-    *copy.extensions_mut() = req.extensions().clone();
-    Some(copy)
-}
