@@ -84,7 +84,11 @@ impl Session {
     /// `poll_interval` until it is over.
     pub async fn execute_with(&self, request: ExecuteRequest) -> Result<Execution> {
         let first = self.post_execution(&request).await?;
-        self.wait(first, &request).await
+        if first.status.is_terminal() || self.client.api_version().family() == ApiFamily::Legacy {
+            return Ok(first);
+        }
+        // Polling is the rare path: boxed, so the common call's future stays small.
+        Box::pin(self.wait(first, &request)).await
     }
 
     /// Start an asynchronous execution and return at once (status `Running`, usually); poll it
