@@ -81,6 +81,9 @@ pub(crate) struct Target<'a> {
     pub(crate) api_version: ApiVersion,
     /// The session identifier, for session-scoped operations.
     pub(crate) identifier: Option<&'a str>,
+    /// Whether `identifier` was validated already (a [`Session`](crate::api::Session) checks it
+    /// once, when it is made), so a request need not check it again.
+    pub(crate) identifier_checked: bool,
 }
 
 impl<'a> Target<'a> {
@@ -90,6 +93,7 @@ impl<'a> Target<'a> {
             endpoint,
             api_version,
             identifier: None,
+            identifier_checked: false,
         }
     }
 
@@ -103,6 +107,19 @@ impl<'a> Target<'a> {
             endpoint,
             api_version,
             identifier: Some(identifier),
+            identifier_checked: false,
+        }
+    }
+
+    /// A session-scoped target whose identifier was validated when its session was made.
+    pub(crate) fn checked_session(
+        endpoint: &'a Endpoint,
+        api_version: ApiVersion,
+        identifier: &'a str,
+    ) -> Self {
+        Target {
+            identifier_checked: true,
+            ..Target::session(endpoint, api_version, identifier)
         }
     }
 
@@ -110,7 +127,9 @@ impl<'a> Target<'a> {
         let id = self
             .identifier
             .ok_or_else(|| Error::invalid("this operation needs a session identifier"))?;
-        validate::validate_identifier(id)?;
+        if !self.identifier_checked {
+            validate::validate_identifier(id)?;
+        }
         Ok(id)
     }
 
