@@ -502,6 +502,46 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
+    /// Not ready on every other `poll_ready` (waking itself), like a service with backpressure.
+    #[derive(Clone)]
+    struct Hesitant<S> {
+        inner: S,
+        hesitate: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl<S: Service<Request<Body>>> Service<Request<Body>> for Hesitant<S> {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Future = S::Future;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+            if !self.hesitate.fetch_xor(true, Ordering::SeqCst) {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.inner.poll_ready(cx)
+        }
+
+        fn call(&mut self, req: Request<Body>) -> S::Future {
+            self.inner.call(req)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resend_waits_for_a_service_that_is_not_ready_yet() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = RetryLayer::new(RetryConfig::disabled()).layer(Hesitant {
+            inner: scripted(&[401, 200], true, calls.clone()),
+            hesitate: Arc::default(),
+        });
+        let res = svc
+            .oneshot(request(Operation::not_idempotent("execute")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "the resend went out");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
     #[tokio::test]
     async fn a_one_shot_body_is_sent_once() {
         let calls = Arc::new(AtomicUsize::new(0));
