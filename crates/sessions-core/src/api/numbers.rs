@@ -181,9 +181,34 @@ mod tests {
                 assert!(!may_need_rewrite(body.as_bytes()), "{body}");
             }
         }
-        for word in 0..=255u8 {
-            let chunk = [b' ', b'a', word, b'x', b'"', b'{', b'}', b':'];
-            assert_eq!(has_digit(chunk), word.is_ascii_digit(), "{word}");
+        // Any two bytes of a word, at the ends and in the middle (a borrow runs upwards).
+        for (p, q) in [(0, 7), (3, 4), (6, 1)] {
+            for a in 0..=255u8 {
+                for b in 0..=255u8 {
+                    let mut chunk = *b"{\"ab\":x}";
+                    chunk[p] = a;
+                    chunk[q] = b;
+                    assert_eq!(has_digit(chunk), chunk.iter().any(u8::is_ascii_digit));
+                }
+            }
+        }
+    }
+
+    /// The rule of [`may_need_rewrite`], written plainly: split into runs of number bytes.
+    fn plain_rule(body: &[u8]) -> bool {
+        body.split(|b| !is_number_byte(*b)).any(|run| {
+            matches!(run.first(), Some(b'0'..=b'9' | b'-'))
+                && run.iter().any(u8::is_ascii_digit)
+                && (run.len() >= 16 || run.iter().any(|b| matches!(b, b'e' | b'E')))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_pass_follows_the_plain_rule(
+            body in proptest::collection::vec(proptest::sample::select(b"0123456789-+.eE \"a{}:,".to_vec()), 0..80)
+        ) {
+            proptest::prop_assert_eq!(may_need_rewrite(&body), plain_rule(&body));
         }
     }
 
