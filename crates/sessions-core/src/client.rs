@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use crate::api_version::ApiVersion;
 use crate::endpoint::Endpoint;
 use crate::error::{BoxError, Error, Result};
-use crate::transport::{Body, HttpService, ResponseBody};
+use crate::transport::{Body, HttpService, ResponseBody, ResponseFuture};
 
 /// A client for one session pool.
 ///
@@ -96,6 +96,11 @@ impl Client {
     /// The boxed service (to reuse the stack elsewhere).
     pub fn service(&self) -> HttpService {
         self.inner.service.clone()
+    }
+
+    /// Hand a request to the stack: it moves into the call's one boxed future at once.
+    pub(crate) fn service_send(&self, request: http::Request<Body>) -> ResponseFuture {
+        self.inner.service.send(request)
     }
 
     /// Send a request through the stack and return the response, whatever its status.

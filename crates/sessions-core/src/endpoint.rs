@@ -16,6 +16,29 @@ use crate::error::Error;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Endpoint {
     url: Url,
+    /// The URL as `http` parts, parsed once: a request URI is then these plus its own path and
+    /// query (`None` if `http` cannot read the URL; each request then parses its whole URL, and
+    /// fails there as before).
+    origin: Option<Origin>,
+}
+
+/// The scheme, authority and path of the endpoint, as `http` reads them.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Origin {
+    pub(crate) scheme: http::uri::Scheme,
+    pub(crate) authority: http::uri::Authority,
+    pub(crate) path: String,
+}
+
+impl Origin {
+    fn of(url: &Url) -> Option<Origin> {
+        let parts = http::Uri::try_from(url.as_str()).ok()?.into_parts();
+        Some(Origin {
+            scheme: parts.scheme?,
+            authority: parts.authority?,
+            path: parts.path_and_query?.path().to_owned(),
+        })
+    }
 }
 
 impl Endpoint {
@@ -58,7 +81,8 @@ impl Endpoint {
         }
         path.push('/');
         url.set_path(&path);
-        Ok(Endpoint { url })
+        let origin = Origin::of(&url);
+        Ok(Endpoint { url, origin })
     }
 
     /// The URL, ending with `/`.
@@ -69,6 +93,11 @@ impl Endpoint {
     /// The URL as a string.
     pub fn as_str(&self) -> &str {
         self.url.as_str()
+    }
+
+    /// The endpoint as `http` parts (see [`Endpoint`]'s `origin`).
+    pub(crate) fn origin(&self) -> Option<&Origin> {
+        self.origin.as_ref()
     }
 
     /// Whether the host is a loopback address (then no token is needed by default).

@@ -44,13 +44,20 @@ impl ExecutionStatus {
 
 impl From<String> for ExecutionStatus {
     fn from(s: String) -> Self {
-        match s.to_ascii_lowercase().as_str() {
-            "notstarted" => ExecutionStatus::NotStarted,
-            "running" => ExecutionStatus::Running,
-            "succeeded" | "success" => ExecutionStatus::Succeeded,
-            "failed" | "failure" => ExecutionStatus::Failed,
-            "canceled" | "cancelled" => ExecutionStatus::Canceled,
-            _ => ExecutionStatus::Other(s),
+        // Compared without a lowercased copy: this runs on every execution.
+        let is = |name: &str| s.eq_ignore_ascii_case(name);
+        if is("succeeded") || is("success") {
+            ExecutionStatus::Succeeded
+        } else if is("failed") || is("failure") {
+            ExecutionStatus::Failed
+        } else if is("running") {
+            ExecutionStatus::Running
+        } else if is("notstarted") {
+            ExecutionStatus::NotStarted
+        } else if is("canceled") || is("cancelled") {
+            ExecutionStatus::Canceled
+        } else {
+            ExecutionStatus::Other(s)
         }
     }
 }

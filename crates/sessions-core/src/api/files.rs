@@ -52,6 +52,7 @@ pub struct Files {
 }
 
 impl Files {
+    /// The files of the session `identifier` (validated when the session was made).
     pub(crate) fn new(client: Client, identifier: Arc<str>) -> Self {
         Files { client, identifier }
     }
@@ -62,7 +63,8 @@ impl Files {
     }
 
     fn target(&self) -> Target<'_> {
-        Target::session(
+        // The identifier was validated when the session was made.
+        Target::checked_session(
             self.client.endpoint(),
             self.client.api_version(),
             &self.identifier,

@@ -44,29 +44,59 @@ pub(crate) fn exact_numbers(body: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// Whether any run of number characters starting like a number is long enough (16 or more:
-/// every shorter integer fits 64 bits) or has an exponent. A cheap pass that ignores strings,
-/// so text in them can only send a body down the exact path, never skip it.
+/// Whether the body may hold a number serde_json would round or refuse: a run of number
+/// characters that starts like a number (a digit or `-`), holds a digit, and is long enough (16
+/// or more: every shorter integer fits 64 bits) or has an exponent. A cheap pass that ignores
+/// strings, so text in them can only send a body down the exact path, never skip it.
+///
+/// It runs over every JSON body the typed API reads, so it skips eight bytes at a time while
+/// they hold no digit (a number that needs the exact path has one), and looks at the bytes
+/// around a digit only.
 fn may_need_rewrite(body: &[u8]) -> bool {
-    let mut run = 0usize;
-    let mut exponent = false;
-    let mut numeric = false;
-    for &b in body {
-        if matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
-            if run == 0 {
-                numeric = matches!(b, b'0'..=b'9' | b'-');
-            }
-            run += 1;
-            exponent |= matches!(b, b'e' | b'E');
-            if numeric && (run >= 16 || exponent) {
-                return true;
-            }
-        } else {
-            run = 0;
-            exponent = false;
+    let mut i = 0;
+    while i < body.len() {
+        if let Some(chunk) = body[i..].first_chunk::<8>()
+            && !has_digit(*chunk)
+        {
+            i += 8;
+            continue;
         }
+        let Some(at) = body[i..].iter().take(8).position(u8::is_ascii_digit) else {
+            // Fewer than eight bytes were left, with no digit.
+            if body.len() - i < 8 {
+                return false;
+            }
+            i += 8;
+            continue;
+        };
+        let digit = i + at;
+        // The run this digit is in: back to its start (a `-`, `.` or `e` may sit in bytes
+        // already skipped), then on to its end.
+        let mut start = digit;
+        while start > 0 && is_number_byte(body[start - 1]) {
+            start -= 1;
+        }
+        let end = number_end(body, digit);
+        let run = &body[start..end];
+        let numeric = matches!(run[0], b'0'..=b'9' | b'-');
+        if numeric && (run.len() >= 16 || run.iter().any(|b| matches!(b, b'e' | b'E'))) {
+            return true;
+        }
+        i = end;
     }
     false
+}
+
+/// Whether any of eight bytes is an ASCII digit (a word-at-a-time test: after the XOR a digit
+/// is a byte below 10, and the subtraction borrows into the top bit of such a byte).
+fn has_digit(chunk: [u8; 8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = u64::from_le_bytes(chunk) ^ (ONES * u64::from(b'0'));
+    x.wrapping_sub(ONES * 10) & !x & (ONES * 0x80) != 0
+}
+
+fn is_number_byte(b: u8) -> bool {
+    matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
 }
 
 /// The index after the closing quote of a string whose content starts at `i`.
@@ -82,7 +112,7 @@ fn skip_string(body: &[u8], mut i: usize) -> usize {
 }
 
 fn number_end(body: &[u8], mut i: usize) -> usize {
-    while i < body.len() && matches!(body[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+    while i < body.len() && is_number_byte(body[i]) {
         i += 1;
     }
     i
@@ -121,6 +151,65 @@ mod tests {
         assert!(may_need_rewrite(br#"{"r":1180591620717411303424}"#));
         assert!(may_need_rewrite(br#"{"r":1e400}"#));
         assert!(may_need_rewrite(br#"{"r":-1234567890123456}"#));
+    }
+
+    #[test]
+    fn the_quick_pass_finds_a_number_wherever_the_eight_byte_steps_fall() {
+        // Every offset of the number against the word boundaries, and the run's start (`-`,
+        // `.`) in a word that has no digit itself.
+        for pad in 0..17 {
+            let spaces = " ".repeat(pad);
+            for number in [
+                "1e5",
+                "-1E+400",
+                "12345678901234567",
+                "-.5e3",
+                "1.0000000000000001",
+            ] {
+                let body = format!("[{spaces}{number}]");
+                assert!(may_need_rewrite(body.as_bytes()), "{body}");
+            }
+            for fine in [
+                "123456789012345",
+                "-1.5",
+                "2",
+                "e1",
+                "-",
+                "eeeeeeeeeeeeeeeeeeee1",
+            ] {
+                let body = format!("[{spaces}\"{fine}\"]");
+                assert!(!may_need_rewrite(body.as_bytes()), "{body}");
+            }
+        }
+        // Any two bytes of a word, at the ends and in the middle (a borrow runs upwards).
+        for (p, q) in [(0, 7), (3, 4), (6, 1)] {
+            for a in 0..=255u8 {
+                for b in 0..=255u8 {
+                    let mut chunk = *b"{\"ab\":x}";
+                    chunk[p] = a;
+                    chunk[q] = b;
+                    assert_eq!(has_digit(chunk), chunk.iter().any(u8::is_ascii_digit));
+                }
+            }
+        }
+    }
+
+    /// The rule of [`may_need_rewrite`], written plainly: split into runs of number bytes.
+    fn plain_rule(body: &[u8]) -> bool {
+        body.split(|b| !is_number_byte(*b)).any(|run| {
+            matches!(run.first(), Some(b'0'..=b'9' | b'-'))
+                && run.iter().any(u8::is_ascii_digit)
+                && (run.len() >= 16 || run.iter().any(|b| matches!(b, b'e' | b'E')))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_pass_follows_the_plain_rule(
+            body in proptest::collection::vec(proptest::sample::select(b"0123456789-+.eE \"a{}:,".to_vec()), 0..80)
+        ) {
+            proptest::prop_assert_eq!(may_need_rewrite(&body), plain_rule(&body));
+        }
     }
 
     fn parse(text: &str) -> Value {

@@ -21,31 +21,41 @@ const MAX_PAGES: usize = 1000;
 
 /// Send a request; any non-2xx answer becomes an [`Error::Api`]. The body is left unread (for
 /// downloads).
-pub(crate) async fn send(
+///
+/// Not an `async fn`: the request goes into the stack's one boxed future before this returns,
+/// so the futures above hold only that box and no copy of the request moves with them.
+pub(crate) fn send(
     client: &Client,
     request: Request<Body>,
-) -> Result<Response<ResponseBody>> {
+) -> impl Future<Output = Result<Response<ResponseBody>>> + use<> {
     let sent_id = request
         .headers()
         .get(CLIENT_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let response = client.send(request).await?;
-    if response.status().is_success() {
-        Ok(response)
-    } else {
-        Err(error_from_response(response, sent_id.as_deref()).await)
+    let response = client.service_send(request);
+    async move {
+        let response = response.await.map_err(Error::from_box)?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(error_from_response(response, sent_id.as_deref()).await)
+        }
     }
 }
 
-/// Send a request, read its body (at most 32 MiB) and decode it with `decode`.
-pub(crate) async fn call<T>(
+/// Send a request, read its body (at most 32 MiB) and decode it with `decode` (sent at once,
+/// as by [`send`]).
+pub(crate) fn call<T>(
     client: &Client,
     request: Request<Body>,
     decode: impl FnOnce(&http::response::Parts, &[u8]) -> Result<T>,
-) -> Result<T> {
-    let (parts, body) = read_body(send(client, request).await?).await?;
-    decode(&parts, &body)
+) -> impl Future<Output = Result<T>> {
+    let response = send(client, request);
+    async move {
+        let (parts, body) = read_body(response.await?).await?;
+        decode(&parts, &body)
+    }
 }
 
 /// Send `first`, decode each page with `decode`, and follow the links built by `next` until a

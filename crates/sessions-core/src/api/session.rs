@@ -64,7 +64,8 @@ impl Session {
 
     /// Where this session's requests go.
     fn target(&self) -> Target<'_> {
-        Target::session(
+        // The identifier was validated when the session was made.
+        Target::checked_session(
             self.client.endpoint(),
             self.client.api_version(),
             &self.identifier,
@@ -83,14 +84,22 @@ impl Session {
     /// service answered with a non-terminal status) is polled with `GET executions/{id}` every
     /// `poll_interval` until it is over.
     pub async fn execute_with(&self, request: ExecuteRequest) -> Result<Execution> {
-        let first = self.post_execution(&request).await?;
-        self.wait(first, &request).await
+        let first = self
+            .execution_response(execute::post(self.target(), &request)?)
+            .await?;
+        if first.status.is_terminal() || self.client.api_version().family() == ApiFamily::Legacy {
+            return Ok(first);
+        }
+        // Polling is the rare path: boxed, so the common call's future stays small.
+        Box::pin(self.wait(first, &request)).await
     }
 
     /// Start an asynchronous execution and return at once (status `Running`, usually); poll it
     /// with [`Session::get_execution`]. Current family only.
     pub async fn start_execution(&self, request: ExecuteRequest) -> Result<Execution> {
-        self.post_execution(&request.asynchronous(true)).await
+        let request = request.asynchronous(true);
+        self.execution_response(execute::post(self.target(), &request)?)
+            .await
     }
 
     /// Read an execution by id (`GET executions/{id}`). Current family only.
@@ -176,17 +185,16 @@ impl Session {
         self.client.send(req).await
     }
 
-    async fn post_execution(&self, request: &ExecuteRequest) -> Result<Execution> {
-        let req = execute::post(self.target(), request)?;
-        self.execution_response(req).await
-    }
-
-    async fn execution_response(&self, req: http::Request<Body>) -> Result<Execution> {
+    /// Send an execution request and decode the answer (not an `async fn`, so the request is
+    /// not carried along: see [`send::send`]).
+    fn execution_response(
+        &self,
+        req: http::Request<Body>,
+    ) -> impl Future<Output = Result<Execution>> + '_ {
         let family = self.client.api_version().family();
-        send::call(&self.client, req, |parts, body| {
+        send::call(&self.client, req, move |parts, body| {
             execution::decode(family, parts.status, &parts.headers, body, &self.identifier)
         })
-        .await
     }
 
     /// Poll until the execution is terminal, keeping the first response's timing headers when

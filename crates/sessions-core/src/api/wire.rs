@@ -312,6 +312,37 @@ pub(crate) struct CurrentExecuteBody<'a> {
     pub return_jupyter_format_execution_result: Option<bool>,
 }
 
+impl CurrentExecuteBody<'_> {
+    /// The bytes serde_json writes for this struct (same fields, same order), written straight
+    /// into one buffer sized for the code: this runs on every execution, and serde's map
+    /// machinery would escape each constant key again.
+    pub(crate) fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.code.len() + 192);
+        out.extend_from_slice(b"{\"codeInputType\":");
+        serde_json::to_writer(&mut out, self.code_input_type)?;
+        out.extend_from_slice(b",\"executionType\":");
+        serde_json::to_writer(&mut out, self.execution_type)?;
+        out.extend_from_slice(b",\"code\":");
+        serde_json::to_writer(&mut out, self.code)?;
+        out.extend_from_slice(b",\"timeoutInSeconds\":");
+        serde_json::to_writer(&mut out, &self.timeout_in_seconds)?;
+        if let Some(max) = self.output_streams_max_length {
+            out.extend_from_slice(b",\"outputStreamsMaxLength\":");
+            serde_json::to_writer(&mut out, &max)?;
+        }
+        if let Some(empty) = self.use_empty_kernel {
+            out.extend_from_slice(b",\"useEmptyKernel\":");
+            serde_json::to_writer(&mut out, &empty)?;
+        }
+        if let Some(jupyter) = self.return_jupyter_format_execution_result {
+            out.extend_from_slice(b",\"returnJupyterFormatExecutionResult\":");
+            serde_json::to_writer(&mut out, &jupyter)?;
+        }
+        out.push(b'}');
+        Ok(out)
+    }
+}
+
 /// The legacy `POST code/execute` body: `{"properties": {...}}`.
 #[derive(Debug, serde::Serialize)]
 pub(crate) struct LegacyExecuteBody<'a> {
@@ -368,5 +399,32 @@ mod tests {
         assert_eq!(v(r#"{}"#), None);
         assert_eq!(v(r#"{"v":{"x":[1,{"y":2}]}}"#), None);
         assert_eq!(v(r#"{"v":[1,"a"]}"#), None);
+    }
+
+    #[test]
+    fn the_execute_body_is_written_as_serde_writes_it() {
+        let codes = ["print(7*9)", "", "a\"b\\c\n\t\u{1}é😀</script>"];
+        for code in codes {
+            for (max, empty, jupyter) in [
+                (None, None, None),
+                (Some(0), Some(true), Some(false)),
+                (Some(u32::MAX), None, Some(true)),
+                (None, Some(false), None),
+            ] {
+                let body = CurrentExecuteBody {
+                    code_input_type: "InlineBase64",
+                    execution_type: "Asynchronous",
+                    code,
+                    timeout_in_seconds: 220,
+                    output_streams_max_length: max,
+                    use_empty_kernel: empty,
+                    return_jupyter_format_execution_result: jupyter,
+                };
+                assert_eq!(
+                    String::from_utf8(body.to_json().unwrap()).unwrap(),
+                    serde_json::to_string(&body).unwrap()
+                );
+            }
+        }
     }
 }

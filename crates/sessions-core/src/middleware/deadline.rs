@@ -147,7 +147,8 @@ where
                 Poll::Ready(Ok(res.map(|inner| {
                     DeadlineBody {
                         inner,
-                        sleep: tokio::time::sleep_until(at),
+                        sleep: None,
+                        at,
                         after,
                     }
                     .boxed_unsync()
@@ -163,11 +164,13 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// A response body that fails once the deadline has passed while it waits for data.
+    /// A response body that fails once the deadline has passed while it waits for data. Its
+    /// timer is made the first time it waits: a body that is already there needs none.
     struct DeadlineBody {
         inner: ResponseBody,
         #[pin]
-        sleep: Sleep,
+        sleep: Option<Sleep>,
+        at: Instant,
         after: Duration,
     }
 }
@@ -180,14 +183,17 @@ impl http_body::Body for DeadlineBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
+        let mut this = self.project();
         // Data that is already there wins over the deadline; only waiting is bounded.
         if let Poll::Ready(frame) = Pin::new(this.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        match this.sleep.poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(elapsed(*this.after)))),
-            Poll::Pending => Poll::Pending,
+        if this.sleep.is_none() {
+            this.sleep.set(Some(tokio::time::sleep_until(*this.at)));
+        }
+        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Some(Err(elapsed(*this.after)))),
+            _ => Poll::Pending,
         }
     }
 
@@ -197,5 +203,71 @@ impl http_body::Body for DeadlineBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// A body that sends `chunk` after `delay`.
+    fn slow_body(delay: Duration, chunk: &'static [u8]) -> ResponseBody {
+        let stream = futures_util::stream::once(async move {
+            tokio::time::sleep(delay).await;
+            Ok::<_, BoxError>(Frame::data(Bytes::from_static(chunk)))
+        });
+        http_body_util::StreamBody::new(stream).boxed_unsync()
+    }
+
+    fn answering(
+        delay: Duration,
+        body_delay: Duration,
+    ) -> impl Service<
+        Request<()>,
+        Response = Response<ResponseBody>,
+        Error = BoxError,
+        Future = impl Future<Output = Result<Response<ResponseBody>, BoxError>>,
+    > + Clone {
+        tower::service_fn(move |_req: Request<()>| async move {
+            tokio::time::sleep(delay).await;
+            Ok::<_, BoxError>(Response::new(slow_body(body_delay, b"data")))
+        })
+    }
+
+    fn is_overall(e: &BoxError, after: Duration) -> bool {
+        matches!(
+            e.downcast_ref::<Error>(),
+            Some(Error::Timeout { kind: TimeoutKind::Overall, after: Some(d) }) if *d == after
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_answer_is_an_overall_timeout() {
+        let svc = DeadlineLayer::new(Duration::from_secs(1))
+            .layer(answering(Duration::from_secs(5), Duration::ZERO));
+        let err = svc.oneshot(Request::new(())).await.unwrap_err();
+        assert!(is_overall(&err, Duration::from_secs(1)), "{err:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_bounds_the_body_too() {
+        let svc = DeadlineLayer::new(Duration::from_secs(2))
+            .layer(answering(Duration::from_secs(1), Duration::from_secs(5)));
+        let res = svc.oneshot(Request::new(())).await.unwrap();
+        let err = res.into_body().collect().await.unwrap_err();
+        assert!(is_overall(&err, Duration::from_secs(2)), "{err:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_in_time_and_the_request_override_are_honoured() {
+        let svc = DeadlineLayer::new(Duration::from_secs(1))
+            .layer(answering(Duration::from_secs(2), Duration::from_secs(2)));
+        let mut req = Request::new(());
+        req.extensions_mut()
+            .insert(OverallTimeout(Duration::from_secs(10)));
+        let res = svc.oneshot(req).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"data");
     }
 }

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | your layers (`ClientBuilder::layer`) | | see every call once, in call order |
 //! | `User-Agent` | [`user_agent`] (tower-http `SetRequestHeader`) | once per call |
-//! | `x-ms-client-request-id` | [`request_id`] (tower-http `SetRequestHeader` + `PropagateRequestId`) | outside retry: every attempt carries the same id |
+//! | `x-ms-client-request-id` | [`request_id`] (ours: sets the id and copies it onto the response in one layer, without tower-http's per-response extension) | outside retry: every attempt carries the same id |
 //! | a tracing span per operation | [`trace`] | spans the retries |
 //! | overall deadline | [`deadline`] | bounds retries and back-off, and the response body |
 //! | retry | [`retry`] | |
@@ -15,8 +15,9 @@
 //! | per-attempt timeout | [`timeout`] | ours rather than tower's: the error says which limit fired and after how long |
 //! | connection pool | [`crate::transport::connector`] | hyper-util over hyper-rustls |
 //!
-//! Ours are only what is specific to this service: the retry rules that never re-run code, the
-//! token cache with its 401 resend, and the deadlines. The overall deadline is also the one
+//! Ours are only what is specific to this service, or what tower-http does at a cost every call
+//! pays: the retry rules that never re-run code, the token cache with its 401 resend, the
+//! deadlines, and the request id. The overall deadline is also the one
 //! mechanism behind a shell command's own limit and the polling of asynchronous executions.
 //!
 //! Composed this way a call makes one boxed future (in [`HttpService`](crate::transport::HttpService)) and one copy of
@@ -54,10 +55,6 @@
 //! # Ok(()) }
 //! ```
 
-use http::Request;
-
-use crate::transport::Body;
-
 pub mod auth;
 pub mod deadline;
 pub mod request_id;
@@ -65,18 +62,3 @@ pub mod retry;
 pub mod timeout;
 pub mod trace;
 pub mod user_agent;
-
-/// A copy of `req` for another attempt (method, URI, version, headers, extensions and a
-/// replayed body), or `None` when its body is a one-shot stream.
-///
-/// Call it before the request is sent.
-pub(crate) fn try_clone_request(req: &Request<Body>) -> Option<Request<Body>> {
-    let body = req.body().try_clone()?;
-    let mut copy = Request::new(body);
-    *copy.method_mut() = req.method().clone();
-    *copy.uri_mut() = req.uri().clone();
-    *copy.version_mut() = req.version();
-    *copy.headers_mut() = req.headers().clone();
-    *copy.extensions_mut() = req.extensions().clone();
-    Some(copy)
-}

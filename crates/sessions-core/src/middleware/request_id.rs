@@ -1,19 +1,27 @@
-//! `x-ms-client-request-id`: a UUID v4 per call, with tower-http doing the work.
+//! `x-ms-client-request-id`: a UUID v4 per call, the same on every attempt, copied onto the
+//! response.
 //!
-//! [`RequestIdLayer`] is tower-http's [`SetRequestHeader`] (sets the header when the request has
-//! none, with a fresh UUID from [`MakeClientRequestId`]) over its [`PropagateRequestId`]
-//! (copies the id onto the response's headers unless the service sent its own). It sits outside
-//! the retry layer, so every attempt of one call carries the same id, which lets support
-//! correlate them; error messages quote it from the response.
+//! [`RequestIdLayer`] sets the header when the request has none (a fresh UUID from
+//! [`MakeClientRequestId`]) and copies the id onto the response's headers unless the service
+//! sent its own. It sits outside the retry layer, so every attempt of one call carries the same
+//! id, which lets support correlate them; error messages quote it from the response.
 //!
-//! `SetRequestHeader` rather than tower-http's `SetRequestId`: that one also stores the id in the
-//! request's extensions, which the retry layer's copy would then clone on every call, and nothing
-//! here reads it.
+//! Ours rather than tower-http's `SetRequestHeader` over `PropagateRequestId`, which do the same
+//! in two layers: those look the header up twice, clone its value twice, and put a `RequestId`
+//! into every response's extensions (a map and a box per call) that nothing here reads. Here the
+//! id's bytes are shared (one allocation, whatever the number of copies: the request, the retry
+//! layer's copy, the response). [`MakeClientRequestId`] still plugs into tower-http's
+//! `SetRequestHeader` for stacks that prefer it.
 
-use http::{HeaderName, HeaderValue, Request};
-use tower::Layer;
-use tower_http::request_id::PropagateRequestId;
-use tower_http::set_header::{MakeHeaderValue, SetRequestHeader};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::Entry;
+use http::{HeaderName, HeaderValue, Request, Response};
+use tower::{Layer, Service};
+use tower_http::set_header::MakeHeaderValue;
 
 /// The header name.
 pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
@@ -22,11 +30,18 @@ pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-r
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MakeClientRequestId;
 
+impl MakeClientRequestId {
+    /// A fresh id: its bytes in one shared allocation, so each clone is a reference count.
+    fn make() -> Option<HeaderValue> {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        HeaderValue::from_maybe_shared(Bytes::from_owner(text)).ok()
+    }
+}
+
 impl<B> MakeHeaderValue<Request<B>> for MakeClientRequestId {
     fn make_header_value(&mut self, _request: &Request<B>) -> Option<HeaderValue> {
-        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
-        HeaderValue::from_str(text).ok()
+        Self::make()
     }
 }
 
@@ -46,16 +61,68 @@ impl RequestIdLayer {
 impl<S> Layer<S> for RequestIdLayer {
     type Service = RequestId<S>;
     fn layer(&self, inner: S) -> RequestId<S> {
-        SetRequestHeader::if_not_present(
-            PropagateRequestId::new(inner, CLIENT_REQUEST_ID),
-            CLIENT_REQUEST_ID,
-            MakeClientRequestId,
-        )
+        RequestId { inner }
     }
 }
 
-/// The service of [`RequestIdLayer`]: tower-http's `SetRequestHeader` over `PropagateRequestId`.
-pub type RequestId<S> = SetRequestHeader<PropagateRequestId<S>, MakeClientRequestId>;
+/// The service of [`RequestIdLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestId<S> {
+    inner: S,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestId<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = RequestIdFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        // One lookup: the caller's own id, or a fresh one put in its place.
+        let id = match req.headers_mut().entry(CLIENT_REQUEST_ID) {
+            Entry::Occupied(e) => Some(e.get().clone()),
+            Entry::Vacant(e) => MakeClientRequestId::make().map(|id| e.insert(id).clone()),
+        };
+        RequestIdFuture {
+            inner: self.inner.call(req),
+            id,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RequestId`].
+    pub struct RequestIdFuture<F> {
+        #[pin]
+        inner: F,
+        id: Option<HeaderValue>,
+    }
+}
+
+impl<F, B, E> Future for RequestIdFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = std::task::ready!(this.inner.poll(cx))?;
+        // The service's own id wins; otherwise the one that was sent.
+        if let (Entry::Vacant(e), Some(id)) =
+            (res.headers_mut().entry(CLIENT_REQUEST_ID), this.id.take())
+        {
+            e.insert(id);
+        }
+        Poll::Ready(Ok(res))
+    }
+}
 
 #[cfg(test)]
 mod tests {

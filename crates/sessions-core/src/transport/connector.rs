@@ -24,6 +24,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+use super::host::HostCache;
 use super::{Body, HttpService, ResponseBody};
 use crate::error::{BoxError, Error, TimeoutKind};
 
@@ -214,6 +215,7 @@ pub(crate) fn pooled(options: &TransportOptions) -> Result<Pooled, Error> {
     Ok(Pooled {
         client: Arc::new(client),
         connect_timeout: options.connect_timeout,
+        host: Arc::default(),
     })
 }
 
@@ -223,6 +225,8 @@ pub(crate) fn pooled(options: &TransportOptions) -> Result<Pooled, Error> {
 pub(crate) struct Pooled {
     client: Arc<HyperClient<HttpsConnector<HttpConnector>, Body>>,
     connect_timeout: Duration,
+    /// `Host` for plain-http requests, made once (see [`super::host`]).
+    host: Arc<HostCache>,
 }
 
 impl tower::Service<http::Request<Body>> for Pooled {
@@ -235,7 +239,8 @@ impl tower::Service<http::Request<Body>> for Pooled {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Body>) -> PooledFuture {
+    fn call(&mut self, mut request: http::Request<Body>) -> PooledFuture {
+        self.host.set_host(&mut request);
         PooledFuture {
             inner: self.client.request(request),
             connect_timeout: self.connect_timeout,

@@ -3,6 +3,7 @@
 
 mod body;
 pub mod connector;
+mod host;
 
 pub use body::{Body, ByteStream, ResponseBody, StreamFactory};
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use http::{HeaderValue, Request};
 
 use super::{
-    OPERATION_ID, Target, empty_request, encode_component, json_request, needs_current, to_json,
+    OPERATION_ID, Target, empty_request, encode_component, encoding_failed, json_request,
+    needs_current, to_json,
 };
 use crate::api::wire;
 use crate::api_version::{ApiFamily, ApiVersion};
@@ -203,7 +204,7 @@ pub(crate) fn post(t: Target<'_>, req: &ExecuteRequest) -> Result<Request<Body>>
                 use_empty_kernel: req.use_empty_kernel,
                 return_jupyter_format_execution_result: req.jupyter_format,
             };
-            ("executions", to_json(&body)?)
+            ("executions", body.to_json().map_err(encoding_failed)?)
         }
     };
     let uri = t.uri(t.api_version, path, true, &[])?;

@@ -21,6 +21,7 @@
 //! [`Operation`] extension for the middleware. Sending is [`super::send`]'s job alone.
 
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -80,6 +81,9 @@ pub(crate) struct Target<'a> {
     pub(crate) api_version: ApiVersion,
     /// The session identifier, for session-scoped operations.
     pub(crate) identifier: Option<&'a str>,
+    /// Whether `identifier` was validated already (a [`Session`](crate::api::Session) checks it
+    /// once, when it is made), so a request need not check it again.
+    pub(crate) identifier_checked: bool,
 }
 
 impl<'a> Target<'a> {
@@ -89,6 +93,7 @@ impl<'a> Target<'a> {
             endpoint,
             api_version,
             identifier: None,
+            identifier_checked: false,
         }
     }
 
@@ -102,6 +107,19 @@ impl<'a> Target<'a> {
             endpoint,
             api_version,
             identifier: Some(identifier),
+            identifier_checked: false,
+        }
+    }
+
+    /// A session-scoped target whose identifier was validated when its session was made.
+    pub(crate) fn checked_session(
+        endpoint: &'a Endpoint,
+        api_version: ApiVersion,
+        identifier: &'a str,
+    ) -> Self {
+        Target {
+            identifier_checked: true,
+            ..Target::session(endpoint, api_version, identifier)
         }
     }
 
@@ -109,7 +127,9 @@ impl<'a> Target<'a> {
         let id = self
             .identifier
             .ok_or_else(|| Error::invalid("this operation needs a session identifier"))?;
-        validate::validate_identifier(id)?;
+        if !self.identifier_checked {
+            validate::validate_identifier(id)?;
+        }
         Ok(id)
     }
 
@@ -118,6 +138,9 @@ impl<'a> Target<'a> {
     }
 
     /// `endpoint + path ? api-version & identifier & extra…`; `path` must already be encoded.
+    ///
+    /// Built from the endpoint's parsed scheme and authority and one string for the path and
+    /// query, so only that part is parsed per request (the same URI as parsing the whole URL).
     fn uri(
         &self,
         version: ApiVersion,
@@ -125,9 +148,13 @@ impl<'a> Target<'a> {
         session: bool,
         extra: &[(&str, &str)],
     ) -> Result<Uri> {
-        let endpoint = self.endpoint.as_str();
-        let mut url = String::with_capacity(endpoint.len() + path.len() + 96);
-        url.push_str(endpoint);
+        let origin = self.endpoint.origin();
+        let base = match origin {
+            Some(o) => o.path.as_str(),
+            None => self.endpoint.as_str(),
+        };
+        let mut url = String::with_capacity(base.len() + path.len() + 96);
+        url.push_str(base);
         url.push_str(path);
         url.push_str("?api-version=");
         url.push_str(version.as_str());
@@ -141,7 +168,14 @@ impl<'a> Target<'a> {
             url.push('=');
             push_component(&mut url, v);
         }
-        parse_uri(url)
+        let Some(origin) = origin else {
+            return parse_uri(url);
+        };
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(origin.scheme.clone());
+        parts.authority = Some(origin.authority.clone());
+        parts.path_and_query = Some(PathAndQuery::try_from(url).map_err(invalid_url)?);
+        Uri::from_parts(parts).map_err(invalid_url)
     }
 }
 
@@ -176,7 +210,11 @@ fn needs_current(version: ApiVersion, what: &str) -> Error {
 
 pub(crate) fn parse_uri(url: String) -> Result<Uri> {
     // From the String itself: no copy of the URL.
-    Uri::try_from(url).map_err(|e| Error::invalid(format!("could not build a request URL ({e})")))
+    Uri::try_from(url).map_err(invalid_url)
+}
+
+fn invalid_url(e: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("could not build a request URL ({e})"))
 }
 
 fn empty_request(method: Method, uri: Uri, operation: Operation) -> Result<Request<Body>> {
@@ -204,7 +242,11 @@ fn request(
 }
 
 fn to_json(body: &impl serde::Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec(body).map_err(|e| Error::invalid(format!("could not encode the body: {e}")))
+    serde_json::to_vec(body).map_err(encoding_failed)
+}
+
+fn encoding_failed(e: serde_json::Error) -> Error {
+    Error::invalid(format!("could not encode the body: {e}"))
 }
 
 fn json_request(uri: Uri, bytes: Vec<u8>, operation: Operation) -> Result<Request<Body>> {
@@ -234,4 +276,34 @@ pub(crate) fn header_text(value: &HeaderValue) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uri_from_the_endpoints_parts_is_the_whole_url_parsed() {
+        let endpoints = [
+            "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/g/sessionPools/p",
+            "http://127.0.0.1:8080",
+            "http://[::1]:9/pools/p%20q/",
+            "https://x.io:443/a/python/execute",
+        ];
+        for e in endpoints {
+            let endpoint = Endpoint::parse(e).unwrap();
+            assert!(endpoint.origin().is_some(), "{e}");
+            let t = Target::session(&endpoint, ApiVersion::default(), "user@contoso.com");
+            let uri = t
+                .uri(t.api_version, "files/a%20b", true, &[("path", "d/e")])
+                .unwrap();
+            let whole = format!(
+                "{}files/a%20b?api-version={}&identifier=user%40contoso.com&path=d%2Fe",
+                endpoint.as_str(),
+                t.api_version.as_str()
+            );
+            assert_eq!(uri, parse_uri(whole.clone()).unwrap(), "{e}");
+            assert_eq!(uri.to_string(), whole);
+        }
+    }
 }

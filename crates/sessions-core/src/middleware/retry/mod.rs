@@ -29,11 +29,13 @@ use tower::{Layer, Service};
 
 use super::auth::NewTokenAvailable;
 use super::deadline::Deadline;
-use super::try_clone_request;
 use crate::error::BoxError;
 use crate::transport::{Body, Operation, ResponseBody};
 
+mod copy;
 mod policy;
+
+use copy::RequestCopy;
 
 use policy::RetryReason;
 
@@ -209,7 +211,7 @@ where
         let op = Operation::of(&req);
         let deadline = req.extensions().get::<Deadline>().map(|d| d.0);
         // The one copy of the request for a resend (a retry, or the auth layer's 401 resend).
-        let copy = try_clone_request(&req);
+        let copy = RequestCopy::of(&req);
         // The standard tower swap: take the service that was polled ready, leave a clone behind;
         // the same service is driven ready again for any resend. Without a copy there is none.
         let (fut, svc) = if copy.is_some() {
@@ -249,7 +251,7 @@ pin_project_lite::pin_project! {
         #[pin]
         state: State<F>,
         svc: Option<S>,
-        copy: Option<Request<Body>>,
+        copy: Option<RequestCopy>,
         op: Operation,
         deadline: Option<tokio::time::Instant>,
         config: Arc<RetryConfig>,
@@ -291,7 +293,7 @@ where
                         this.config,
                         *this.attempt,
                         *this.resent_after_401,
-                        this.rng.get_or_insert_with(HasherRng::default),
+                        this.rng,
                     );
                     let wait = match next {
                         Next::Return => return Poll::Ready(result),
@@ -348,23 +350,31 @@ where
                     this.state.set(State::Resending);
                 }
                 StateProj::Resending => {
-                    let (Some(svc), Some(req)) = (this.svc.as_mut(), this.copy.take()) else {
-                        return Poll::Ready(Err(Box::new(crate::Error::invalid(
-                            "a retry future was polled after it completed",
-                        ))));
+                    let Some(svc) = this.svc.as_mut() else {
+                        return Poll::Ready(Err(polled_after_completion()));
                     };
+                    // Ready first: the copy stays in place while the service is not.
                     if let Err(e) = std::task::ready!(svc.poll_ready(cx)) {
                         return Poll::Ready(Err(e));
                     }
+                    let Some(copy) = this.copy.take() else {
+                        return Poll::Ready(Err(polled_after_completion()));
+                    };
                     // Copy again while another resend is still possible.
                     let more = *this.attempt < this.config.max_attempts || !*this.resent_after_401;
-                    *this.copy = if more { try_clone_request(&req) } else { None };
-                    let fut = svc.call(req);
+                    *this.copy = if more { copy.try_clone() } else { None };
+                    let fut = svc.call(copy.into_request());
                     this.state.set(State::Calling { fut });
                 }
             }
         }
     }
+}
+
+fn polled_after_completion() -> BoxError {
+    Box::new(crate::Error::invalid(
+        "a retry future was polled after it completed",
+    ))
 }
 
 fn decide(
@@ -373,7 +383,7 @@ fn decide(
     config: &RetryConfig,
     attempt: u32,
     resent_after_401: bool,
-    rng: &mut HasherRng,
+    rng: &mut Option<HasherRng>,
 ) -> Next {
     if let Ok(res) = result
         && !resent_after_401
@@ -394,6 +404,8 @@ fn decide(
             None => return Next::Return,
         },
     };
+    // Seeded only when a back-off is drawn: most calls never need one.
+    let rng = rng.get_or_insert_with(HasherRng::default);
     Next::Retry(policy::delay(config, attempt, server_delay, rng))
 }
 
@@ -488,6 +500,46 @@ mod tests {
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    /// Not ready on every other `poll_ready` (waking itself), like a service with backpressure.
+    #[derive(Clone)]
+    struct Hesitant<S> {
+        inner: S,
+        hesitate: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl<S: Service<Request<Body>>> Service<Request<Body>> for Hesitant<S> {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Future = S::Future;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+            if !self.hesitate.fetch_xor(true, Ordering::SeqCst) {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.inner.poll_ready(cx)
+        }
+
+        fn call(&mut self, req: Request<Body>) -> S::Future {
+            self.inner.call(req)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resend_waits_for_a_service_that_is_not_ready_yet() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let svc = RetryLayer::new(RetryConfig::disabled()).layer(Hesitant {
+            inner: scripted(&[401, 200], true, calls.clone()),
+            hesitate: Arc::default(),
+        });
+        let res = svc
+            .oneshot(request(Operation::not_idempotent("execute")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "the resend went out");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
