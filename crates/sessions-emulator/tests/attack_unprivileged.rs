@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::chown;
 use std::process::{Command, Stdio};
 
@@ -60,8 +59,8 @@ fn attack_core_probes_fail_against_a_pool_run_as_a_normal_user() {
         "{} is needed to run the pool as nobody",
         python.display()
     );
-    let mut child = cmd
-        .args([
+    let (mut child, url) = common::serve_binary(
+        cmd.args([
             "--port",
             "0",
             "--prewarm",
@@ -75,15 +74,8 @@ fn attack_core_probes_fail_against_a_pool_run_as_a_normal_user() {
         .arg(&python)
         .env("TMPDIR", tmp.path())
         .env_remove("SESSIONS_EMULATOR_PYTHON")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the binary");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
+        .stderr(Stdio::null()),
+    );
     assert!(
         url.starts_with("http://127.0.0.1:"),
         "the pool did not start: {url:?}"

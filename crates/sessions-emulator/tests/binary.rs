@@ -2,26 +2,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 #[test]
 fn binary_prints_the_endpoint_first() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sessions-emulator"))
-        .args(["--port", "0", "--prewarm", "0", "--data-dir"])
-        .arg(data.path())
-        .arg("--python")
-        .arg(common::python())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the binary");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim();
+    let (mut child, url) = common::serve_binary(
+        Command::new(env!("CARGO_BIN_EXE_sessions-emulator"))
+            .args(["--port", "0", "--prewarm", "0", "--data-dir"])
+            .arg(data.path())
+            .arg("--python")
+            .arg(common::python())
+            .stderr(Stdio::null()),
+    );
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
         "{url:?}"

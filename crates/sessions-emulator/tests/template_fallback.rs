@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
 
 use http_body_util::{BodyExt, Full};
@@ -27,29 +27,23 @@ async fn call(method: &str, url: &str, body: Option<serde_json::Value>) -> serde
 #[test]
 fn without_a_template_sessions_start_fresh_and_the_pool_says_why() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sessions-emulator"))
-        .args([
-            "--port",
-            "0",
-            "--prewarm",
-            "0",
-            "--preload",
-            "numpy,pandas",
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .arg("--python")
-        .arg(common::python())
-        .env(sessions_emulator::runtime::FORCE_NO_TEMPLATE_ENV, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the binary");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
+    let (mut child, url) = common::serve_binary(
+        Command::new(env!("CARGO_BIN_EXE_sessions-emulator"))
+            .args([
+                "--port",
+                "0",
+                "--prewarm",
+                "0",
+                "--preload",
+                "numpy,pandas",
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .arg("--python")
+            .arg(common::python())
+            .env(sessions_emulator::runtime::FORCE_NO_TEMPLATE_ENV, "1")
+            .stderr(Stdio::piped()),
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

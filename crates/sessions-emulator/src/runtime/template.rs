@@ -330,15 +330,7 @@ fn config(rt: &RuntimeInner, sandbox: &SandboxTemplate, preload: &[String]) -> V
         })
         .map(|b| format!("{b:02x}"))
         .collect();
-    let mut flags = libc::CLONE_NEWUSER
-        | libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWUTS
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWCGROUP;
-    if !rt.config.network {
-        flags |= libc::CLONE_NEWNET;
-    }
+    let flags = sys::namespace_flags(rt.config.network);
     let plan = sandbox.session_plan();
     let path = |p: &PathBuf| String::from_utf8_lossy(p.as_os_str().as_bytes()).into_owned();
     serde_json::json!({

@@ -313,3 +313,18 @@ impl Sandboxes {
         (self.rt.spawn(&dir).await.unwrap(), dir)
     }
 }
+
+/// Start `cmd` (the pool's binary, with its arguments) with stdout piped, and read the
+/// endpoint it prints first.
+pub fn serve_binary(cmd: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the binary");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().to_string())
+}

@@ -226,15 +226,7 @@ fn enter_sandbox(s: &mut NsSetup) -> io::Result<()> {
     if helper == 0 {
         mapper.run_helper(me, s);
     }
-    let mut flags = libc::CLONE_NEWUSER
-        | libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWUTS
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWCGROUP;
-    if !s.network {
-        flags |= libc::CLONE_NEWNET;
-    }
+    let flags = namespace_flags(s.network);
     // SAFETY: plain system call; the child is single-threaded as unshare(NEWUSER) requires.
     let mut ret = unsafe { libc::unshare(flags) };
     if ret != 0 && errno() == libc::EINVAL {
@@ -301,6 +293,22 @@ fn enter_sandbox(s: &mut NsSetup) -> io::Result<()> {
     match &s.seccomp {
         Some(program) => install_seccomp(program),
         None => Ok(()),
+    }
+}
+
+/// The namespaces a session gets: user, mount, pid, UTS, IPC, cgroup, and net unless
+/// `network` (a fresh worker's `enter_sandbox` and a forked session's `template.py`).
+pub(crate) fn namespace_flags(network: bool) -> libc::c_int {
+    let flags = libc::CLONE_NEWUSER
+        | libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWCGROUP;
+    if network {
+        flags
+    } else {
+        flags | libc::CLONE_NEWNET
     }
 }
 
