@@ -69,8 +69,8 @@ impl PidsGroup {
 
 impl PidsGroup {
     /// The `cgroup.procs` file, for moving a forked session's relay in from outside.
-    pub(crate) fn procs_path(&self) -> Option<PathBuf> {
-        Some(self.dir.join("cgroup.procs"))
+    pub(crate) fn procs_path(&self) -> PathBuf {
+        self.dir.join("cgroup.procs")
     }
 
     /// True when no task is left in the group (or it cannot be read).

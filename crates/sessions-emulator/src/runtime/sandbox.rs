@@ -37,9 +37,13 @@ const MASKED_DIRS: &[&str] = &["/proc/acpi", "/proc/scsi"];
 const SANDBOX_ID_BASE: u32 = 0x5e55_0000;
 /// Size of that range.
 const SANDBOX_ID_COUNT: u32 = 0x1_0000;
+/// Where a template's root has the host's slot directory (sessions bind theirs from there).
+pub(crate) const TEMPLATE_SLOTS: &str = "/.slots";
+/// Where a template's root has an unmasked procfs, which lets a session mount its own.
+const TEMPLATE_PROC: &str = "/.proc0";
 /// Paths of a template's root that its forked sessions must not see (`template.py` hides
-/// them): the host's slot directory and the unmasked procfs that lets a session mount its own.
-pub(crate) const HIDDEN_IN_SESSIONS: &[&str] = &["/.proc0", "/.slots"];
+/// them).
+pub(crate) const HIDDEN_IN_SESSIONS: &[&str] = &[TEMPLATE_PROC, TEMPLATE_SLOTS];
 
 /// What a session forked from a template mounts for itself (see `template.py`).
 #[derive(Debug)]
@@ -296,39 +300,31 @@ impl SandboxTemplate {
         slots: &Path,
     ) -> Result<(NsSetup, Vec<String>), String> {
         let (mut setup, mut what) = self.setup_for(workdir, base, None)?;
-        let root = Plan {
+        let mut plan = Plan {
             root: &self.new_root,
             ops: Vec::new(),
             what: Vec::new(),
             dirs: HashSet::new(),
         };
-        let extra = [
-            (
-                MountOp::Dir(root.inside(Path::new("/.slots"))?),
-                "mkdir /.slots".to_string(),
-            ),
-            (
-                MountOp::Bind {
-                    src: cstr(slots)?,
-                    dst: root.inside(Path::new("/.slots"))?,
-                    read_only: false,
-                },
-                format!("bind {} at /.slots", slots.display()),
-            ),
-            (
-                MountOp::Dir(root.inside(Path::new("/.proc0"))?),
-                "mkdir /.proc0".to_string(),
-            ),
-            (
-                MountOp::Proc(root.inside(Path::new("/.proc0"))?),
-                "mount /.proc0".to_string(),
-            ),
-        ];
-        for (op, w) in extra {
-            setup.ops.push(op);
-            setup.src_fds.push(-1);
-            what.push(w);
-        }
+        let (slots_inside, proc0) = (Path::new(TEMPLATE_SLOTS), Path::new(TEMPLATE_PROC));
+        plan.dirs(slots_inside)?;
+        let bind = MountOp::Bind {
+            src: cstr(slots)?,
+            dst: plan.inside(slots_inside)?,
+            read_only: false,
+        };
+        plan.push(
+            bind,
+            format!("bind {} at {TEMPLATE_SLOTS}", slots.display()),
+        );
+        plan.dirs(proc0)?;
+        plan.push(
+            MountOp::Proc(plan.inside(proc0)?),
+            format!("mount {TEMPLATE_PROC}"),
+        );
+        setup.src_fds.extend(plan.ops.iter().map(|_| -1));
+        setup.ops.extend(plan.ops);
+        what.extend(plan.what);
         let count = if base.uid == SANDBOX_ID_BASE {
             SANDBOX_ID_COUNT
         } else {

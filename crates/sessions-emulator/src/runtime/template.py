@@ -178,8 +178,8 @@ def _build_mounts(cfg, slot):
     for path in cfg["proc_read_only"]:
         if os.path.exists(path):
             _bind(path, path, True)
-    for path in cfg["masked_files"]:
-        if path.startswith("/proc/") and os.path.exists(path):
+    for path in cfg["masked_files"]:  # those under /proc (session_plan)
+        if os.path.exists(path):
             _bind("/dev/null", path, True)
     for path in cfg["masked_dirs"] + cfg["hidden"]:
         if os.path.isdir(path):

@@ -21,7 +21,7 @@ use rustix::net::{
 use serde::Deserialize;
 
 use super::protocol::KERNEL_SOURCE;
-use super::sandbox::{HIDDEN_IN_SESSIONS, HostIds, SandboxTemplate};
+use super::sandbox::{HIDDEN_IN_SESSIONS, HostIds, SandboxTemplate, TEMPLATE_SLOTS};
 use super::worker::{Tree, TreeTop, worker_env};
 use super::{RuntimeInner, sys};
 
@@ -338,7 +338,7 @@ fn config(rt: &RuntimeInner, sandbox: &SandboxTemplate, preload: &[String]) -> V
         "preload": preload,
         "unshare_flags": flags,
         "network": rt.config.network,
-        "slots": "/.slots",
+        "slots": TEMPLATE_SLOTS,
         "tmp_size": plan.tmp_size,
         "tmp_binds": plan.tmp_binds.iter().map(path).collect::<Vec<_>>(),
         "proc_read_only": plan.proc_read_only,

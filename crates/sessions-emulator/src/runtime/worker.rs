@@ -173,14 +173,19 @@ impl Proc {
             .and_then(|c| c.create(rt.config.max_processes, 2));
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(failed)?;
         let (status, status_theirs) = std::os::unix::net::UnixStream::pair().map_err(failed)?;
-        let relay = template
+        // Only our end of the protocol socket is read blocking (until the init's byte).
+        status.set_nonblocking(true).map_err(failed)?;
+        let status = tokio::net::UnixStream::from_std(status).map_err(failed)?;
+        let relay = match template
             .fork(slot, ids, (theirs.into(), &ours), status_theirs.into())
             .await
-            .map_err(RuntimeError::Spawn)?;
-        let relay = Tree::new(relay, sys::pidfd_open(relay), TreeTop::Relay);
+        {
+            Ok(pid) => Tree::new(pid, sys::pidfd_open(pid), TreeTop::Relay),
+            Err(e) => return Err(not_started(status, e).await),
+        };
         // Every process of the session must be counted: the relay forks nothing before "g".
-        if let Some(procs) = pids.as_ref().and_then(PidsGroup::procs_path)
-            && let Err(e) = std::fs::write(&procs, relay.pid.to_string())
+        if let Some(group) = &pids
+            && let Err(e) = std::fs::write(group.procs_path(), relay.pid.to_string())
         {
             relay.kill_top();
             return Err(RuntimeError::Spawn(format!("join the pids cgroup: {e}")));
@@ -200,26 +205,14 @@ impl Proc {
             Ok(pid) => pid,
             Err(e) => {
                 relay.kill_top();
-                let mut status = Child::Forked {
-                    status: tokio::net::UnixStream::from_std(status).map_err(failed)?,
-                    report: None,
-                };
-                let _ = tokio::time::timeout(REAP_TIMEOUT, status.wait()).await;
-                let why = status.failure().map_or(e, String::from);
-                return Err(RuntimeError::Spawn(format!(
-                    "the forked session did not start: {why}"
-                )));
+                return Err(not_started(status, e).await);
             }
         };
         let tree = Arc::new(Tree::new(init, sys::pidfd_open(init), TreeTop::Init));
-        let streams = ours.set_nonblocking(true).and_then(|()| {
-            status.set_nonblocking(true)?;
-            Ok((
-                tokio::net::UnixStream::from_std(ours)?,
-                tokio::net::UnixStream::from_std(status)?,
-            ))
-        });
-        let (proto, status) = match streams {
+        let proto = ours
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::UnixStream::from_std(ours));
+        let proto = match proto {
             Ok(s) => s,
             Err(e) => {
                 tree.kill();
@@ -617,6 +610,18 @@ pub(crate) fn give_workdir_to(workdir: &Path, ids: HostIds) -> Result<(), Runtim
             .map_err(failed)?;
     }
     Ok(())
+}
+
+/// A forked session that did not start: why its sandbox failed, as its relay or init wrote
+/// on the status socket, else `fallback`.
+async fn not_started(status: tokio::net::UnixStream, fallback: String) -> RuntimeError {
+    let mut child = Child::Forked {
+        status,
+        report: None,
+    };
+    let _ = tokio::time::timeout(REAP_TIMEOUT, child.wait()).await;
+    let why = child.failure().map_or(fallback, String::from);
+    RuntimeError::Spawn(format!("the forked session did not start: {why}"))
 }
 
 /// Why no response could be read.
