@@ -191,7 +191,7 @@ pub(crate) fn get(t: Target<'_>, name: &str) -> Result<Request<Body>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ops::testing::{ESCAPING_NAMES, ID, endpoint, invalid, snap};
+    use crate::api::ops::testing::{ESCAPING_NAMES, ID, current, endpoint, invalid, snap};
     use crate::api_version::ApiVersion;
 
     #[tokio::test]
@@ -208,8 +208,7 @@ mod tests {
 
     #[test]
     fn names_that_leave_mnt_data_are_refused() {
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         for name in ESCAPING_NAMES {
             invalid(get(t, name));
         }

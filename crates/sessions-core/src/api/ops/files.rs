@@ -222,7 +222,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::api::ops::testing::{ESCAPING_NAMES, ID, endpoint, invalid, snap};
+    use crate::api::ops::testing::{ESCAPING_NAMES, ID, current, endpoint, invalid, snap};
     use crate::api_version::ApiVersion;
 
     fn entry(directory: Option<&str>) -> FileInfo {
@@ -300,8 +300,7 @@ mod tests {
 
     #[test]
     fn names_that_leave_mnt_data_are_refused() {
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         for name in ESCAPING_NAMES {
             invalid(get(t, name));
             invalid(delete(t, name));

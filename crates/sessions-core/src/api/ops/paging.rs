@@ -52,13 +52,11 @@ pub(crate) fn next(t: Target<'_>, next_link: &str, operation: Operation) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ops::testing::{ID, endpoint, snap};
-    use crate::api_version::ApiVersion;
+    use crate::api::ops::testing::{current, snap};
 
     #[tokio::test]
     async fn snapshots() {
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         snap!(
             "current_next_page",
             next(
@@ -71,8 +69,7 @@ mod tests {
 
     #[test]
     fn next_page_stays_on_the_endpoint_origin() {
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         let op = Operation::idempotent("files.list");
         assert!(matches!(
             next(t, "https://evil.example/files?x=1", op),

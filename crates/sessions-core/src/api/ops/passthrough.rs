@@ -107,13 +107,11 @@ fn check_percent_escapes(s: &str) -> std::result::Result<(), ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ops::testing::{ID, endpoint, invalid, snap};
-    use crate::api_version::ApiVersion;
+    use crate::api::ops::testing::{current, invalid, snap};
 
     #[tokio::test]
     async fn snapshots() {
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         snap!(
             "current_passthrough_post",
             request(
@@ -131,8 +129,7 @@ mod tests {
 
     #[test]
     fn paths_stay_under_the_endpoint() {
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         for path in [
             "../x",
             "a/%2e%2e/b",

@@ -34,6 +34,12 @@ pub(crate) fn endpoint() -> Endpoint {
     Endpoint::parse(ENDPOINT).unwrap()
 }
 
+/// A session of the snapshot endpoint at the current api-version, identified by [`ID`].
+pub(crate) fn current() -> super::Target<'static> {
+    static EP: std::sync::LazyLock<Endpoint> = std::sync::LazyLock::new(endpoint);
+    super::Target::session(&EP, crate::api_version::ApiVersion::V2025_10_02Preview, ID)
+}
+
 /// Render a request for a snapshot. The builders add no secrets; this checks it.
 pub(crate) async fn render(req: Request<Body>) -> String {
     let op = Operation::of(&req);

@@ -394,7 +394,7 @@ fn fallback_info(upload: &Upload) -> Result<FileInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ops::testing::{BOUNDARY, ID, endpoint, invalid, render, snap};
+    use crate::api::ops::testing::{BOUNDARY, ID, current, endpoint, invalid, render, snap};
     use crate::api_version::ApiVersion;
     use crate::error::Error;
     use http_body_util::BodyExt;
@@ -463,8 +463,7 @@ mod tests {
 
     #[tokio::test]
     async fn upload_from_file_and_stream() {
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data.json");
         std::fs::write(&path, b"{\"k\": [1, 2, 3]}").unwrap();
@@ -497,8 +496,7 @@ mod tests {
 
     #[test]
     fn bad_uploads_are_refused_before_sending() {
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         invalid(post(t, &Upload::text("..", "x"), BOUNDARY));
         invalid(post(t, &Upload::text("x", "x").in_dir("/tmp"), BOUNDARY));
         // Over 128 MiB, from the declared length alone: nothing is read.
@@ -518,8 +516,7 @@ mod tests {
         let f = std::fs::File::create(&path).unwrap();
         f.set_len(128 * 1024 * 1024 + 1).unwrap(); // sparse: no disk, no memory
         let upload = Upload::file(&path).unwrap();
-        let ep = endpoint();
-        let t = Target::session(&ep, ApiVersion::V2025_10_02Preview, ID);
+        let t = current();
         let m = invalid(post(t, &upload, BOUNDARY));
         assert!(m.contains("128 MiB"), "{m}");
         // A larger limit (e.g. for the local pool) is an explicit opt-in; the body still streams.
