@@ -53,12 +53,17 @@ pub async fn bare_request_like_ours(
             && let Some(c) = server.take_captured()
         {
             let uri = format!("{}{}", endpoint.trim_end_matches('/'), c.path_and_query);
+            // `Host` is left for hyper-util to write, as for any of its users: captured, it would
+            // spare bare the work that ours does (once per authority) and bare hyper-util does
+            // for every request to a non-default port.
+            let mut headers = c.headers;
+            headers.remove(http::header::HOST);
             if let Ok(uri) = uri.parse() {
                 return (
                     Prepared {
                         method: c.method,
                         uri,
-                        headers: c.headers,
+                        headers,
                         body: c.body,
                     },
                     "captured from our client",

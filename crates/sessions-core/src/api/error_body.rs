@@ -1,22 +1,22 @@
 //! A non-2xx answer as an [`ApiError`]: the service's `{"error":{"code","message"}}`, a
 //! gateway's flat `{code,message}` or plain text, the `x-ms-*` headers. Pure.
 
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 
+use super::ops::header;
 use super::wire;
 use crate::error::ApiError;
 
 /// How much of an error body is read and kept in [`ApiError::body`].
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// The response header with the service's request id.
-const REQUEST_ID: &str = "x-ms-request-id";
+pub(crate) use crate::middleware::request_id::CLIENT_REQUEST_ID;
 
-/// The request header with our own request id.
-pub(crate) const CLIENT_REQUEST_ID: &str = "x-ms-client-request-id";
+/// The response header with the service's request id.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 
 /// The response header with the service's error code.
-const ERROR_CODE: &str = "x-ms-error-code";
+const ERROR_CODE: HeaderName = HeaderName::from_static("x-ms-error-code");
 
 /// Build an [`ApiError`] from a status, headers and (capped) body.
 pub(crate) fn api_error(
@@ -61,10 +61,6 @@ fn plain_text_message(text: &str) -> Option<String> {
     }
     let line = t.lines().next().unwrap_or_default();
     Some(line.chars().take(512).collect())
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    super::ops::header(headers, name)
 }
 
 #[cfg(test)]

@@ -57,10 +57,10 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let op = Operation::of(&req);
+        // Field values are computed only when a subscriber wants the span.
         let span = tracing::info_span!(
             "sessions_core.request",
-            otel.name = op.name,
+            otel.name = Operation::of(&req).name,
             otel.kind = "client",
             http.request.method = %req.method(),
             url.path = req.uri().path(),

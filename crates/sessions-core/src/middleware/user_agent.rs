@@ -13,13 +13,16 @@ use tower_http::set_header::SetRequestHeader;
 
 use crate::error::Error;
 
+const DEFAULT_USER_AGENT: &str = concat!(
+    env!("CARGO_PKG_NAME"),
+    "/",
+    env!("CARGO_PKG_VERSION"),
+    " (Language=Rust)"
+);
+
 /// This crate's own product token: `sessions-core/<version> (Language=Rust)`.
 pub fn default_user_agent() -> String {
-    format!(
-        "{}/{} (Language=Rust)",
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_PKG_VERSION")
-    )
+    DEFAULT_USER_AGENT.to_owned()
 }
 
 /// Adds the `User-Agent` header unless the request already has one.
@@ -37,10 +40,10 @@ impl Default for UserAgentLayer {
 impl UserAgentLayer {
     /// Our own product token only.
     pub fn new() -> Self {
-        // The crate name and version are plain ASCII, so this never fails.
-        let value = HeaderValue::from_str(&default_user_agent())
-            .unwrap_or_else(|_| HeaderValue::from_static("sessions-core"));
-        UserAgentLayer { value }
+        // Static, so each call's copy (and the retry layer's) is not a reference count.
+        UserAgentLayer {
+            value: HeaderValue::from_static(DEFAULT_USER_AGENT),
+        }
     }
 
     /// `product` (e.g. `"dynsess/0.1.0"`) followed by our product token.

@@ -264,7 +264,9 @@ fn json_request(uri: Uri, bytes: Vec<u8>, operation: Operation) -> Result<Reques
     ))
 }
 
-pub(crate) fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+/// A header's value as trimmed text (see [`header_text`]). A `HeaderName` constant is looked up
+/// without parsing the name first, as a `&str` would be.
+pub(crate) fn header(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<String> {
     headers.get(name).and_then(header_text)
 }
 
