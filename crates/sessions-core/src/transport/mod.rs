@@ -19,9 +19,11 @@ use crate::error::BoxError;
 /// service you wrap with [`HttpService::new`].
 ///
 /// Cloning it is one reference-count increment (the stack is shared, never copied into a new
-/// box), and each call makes exactly one boxed future: the service is cloned into it (for the
-/// default stack that clone is a handful of reference counts, no allocation) and driven with
-/// `oneshot`. It is `Clone + Send + Sync`, so a [`crate::Client`] needs no background task.
+/// box), and each call makes exactly one boxed future. The stack is cloned for the call (for the
+/// default stack a handful of reference counts, no allocation); when it is ready at once, as
+/// the default stack always is, it is called there and dropped, and the box holds only the
+/// call's future; otherwise the box drives it with `oneshot`. It is `Clone + Send + Sync`, so a
+/// [`crate::Client`] needs no background task.
 #[derive(Clone)]
 pub struct HttpService {
     inner: Arc<dyn SendShared>,
@@ -49,7 +51,15 @@ where
     S::Future: Send + 'static,
 {
     fn send(&self, request: http::Request<Body>) -> ResponseFuture {
-        Box::pin(tower::ServiceExt::oneshot(self.clone(), request))
+        let mut svc = self.clone();
+        // The default stack is ready at once (hyper-util's client waits for a connection inside
+        // the call), so the call is made here and the box holds only its future. A service that
+        // is not ready yet is driven by `oneshot` inside the box, with the task's own waker.
+        match svc.poll_ready(&mut Context::from_waker(std::task::Waker::noop())) {
+            Poll::Ready(Ok(())) => Box::pin(svc.call(request)),
+            Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e))),
+            Poll::Pending => Box::pin(tower::ServiceExt::oneshot(svc, request)),
+        }
     }
 }
 
