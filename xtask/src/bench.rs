@@ -138,6 +138,9 @@ pub fn run(args: BenchArgs) -> ExitCode {
     };
     eprintln!("xtask bench: {mode} mode, writing to {}", out_dir.display());
 
+    // Before any section runs: the load average read after the scale section would count its
+    // thousand sessions.
+    let machine = report::Machine::describe();
     let mut sections: Vec<Section> = Vec::new();
     let mut step = |name: &str, f: &mut dyn FnMut() -> Section| {
         if !wanted(name) {
@@ -166,7 +169,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
 
     let mut report = Report {
         mode,
-        machine: report::Machine::describe(),
+        machine,
         started_unix,
         elapsed_s: started.elapsed().as_secs_f64(),
         sections,

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 /// How much of an error body is read and kept in [`ApiError::body`].
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 
-pub(crate) use crate::middleware::request_id::CLIENT_REQUEST_ID;
+use crate::middleware::request_id::CLIENT_REQUEST_ID;
 
 /// The response header with the service's request id.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
@@ -19,12 +19,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 const ERROR_CODE: HeaderName = HeaderName::from_static("x-ms-error-code");
 
 /// Build an [`ApiError`] from a status, headers and (capped) body.
-pub(crate) fn api_error(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    sent_request_id: Option<&str>,
-) -> ApiError {
+pub(crate) fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ApiError {
     let body = &body[..body.len().min(MAX_ERROR_BODY)];
     let parsed: wire::ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let detail = parsed.error.unwrap_or_default();
@@ -41,9 +36,7 @@ pub(crate) fn api_error(
             Some(reason) => reason.to_owned(),
             None => format!("HTTP {}", status.as_u16()),
         });
-    let request_id = header(headers, REQUEST_ID)
-        .or_else(|| header(headers, CLIENT_REQUEST_ID))
-        .or_else(|| sent_request_id.map(str::to_owned));
+    let request_id = header(headers, REQUEST_ID).or_else(|| header(headers, CLIENT_REQUEST_ID));
     ApiError {
         status,
         code,
@@ -77,7 +70,6 @@ mod tests {
         StatusCode::BAD_REQUEST,
         &h,
         br#"{"error":{"code":"SessionPropertiesMissing","message":"The properties are missing.","target":"body","traceId":"t"}}"#,
-        Some("client-1"),
     );
         assert_eq!(
             e.code.as_deref(),
@@ -88,20 +80,17 @@ mod tests {
         assert_eq!(e.request_id.as_deref(), Some("req-1"));
         assert!(e.hint().unwrap().contains("flat body"));
 
-        let e = api_error(StatusCode::NOT_FOUND, &h, b"", Some("client-1"));
+        let e = api_error(StatusCode::NOT_FOUND, &h, b"");
         assert_eq!(e.code.as_deref(), Some("HeaderCode"));
         assert_eq!(e.message, "Not Found");
 
-        let e = api_error(
-            StatusCode::FORBIDDEN,
-            &HeaderMap::new(),
-            b"<html>nope</html>",
-            Some("client-1"),
-        );
+        let mut ours = HeaderMap::new();
+        ours.insert(CLIENT_REQUEST_ID, HeaderValue::from_static("client-1"));
+        let e = api_error(StatusCode::FORBIDDEN, &ours, b"<html>nope</html>");
         assert_eq!(
             e.request_id.as_deref(),
             Some("client-1"),
-            "falls back to the id we sent"
+            "falls back to the id we sent, which the request-id layer puts on the response"
         );
         assert_eq!(e.message, "Forbidden");
         assert!(e.to_string().contains("Session Executor"));
@@ -110,26 +99,14 @@ mod tests {
             StatusCode::BAD_GATEWAY,
             &HeaderMap::new(),
             b"upstream connect error\nmore",
-            None,
         );
         assert_eq!(e.message, "upstream connect error");
 
         let big = vec![b'x'; 200 * 1024];
-        let e = api_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &HeaderMap::new(),
-            &big,
-            None,
-        );
+        let e = api_error(StatusCode::INTERNAL_SERVER_ERROR, &HeaderMap::new(), &big);
         assert_eq!(e.body.len(), 64 * 1024);
         assert_eq!(
-            api_error(
-                StatusCode::from_u16(599).unwrap(),
-                &HeaderMap::new(),
-                b"",
-                None
-            )
-            .message,
+            api_error(StatusCode::from_u16(599).unwrap(), &HeaderMap::new(), b"",).message,
             "HTTP 599"
         );
     }

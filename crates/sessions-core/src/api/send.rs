@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
 use http_body_util::BodyExt;
 
-use super::error_body::{CLIENT_REQUEST_ID, MAX_ERROR_BODY, api_error};
+use super::error_body::{MAX_ERROR_BODY, api_error};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::transport::{Body, ResponseBody};
@@ -28,18 +28,13 @@ pub(crate) fn send(
     client: &Client,
     request: Request<Body>,
 ) -> impl Future<Output = Result<Response<ResponseBody>>> + use<> {
-    let sent_id = request
-        .headers()
-        .get(CLIENT_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let response = client.service_send(request);
     async move {
         let response = response.await.map_err(Error::from_box)?;
         if response.status().is_success() {
             Ok(response)
         } else {
-            Err(error_from_response(response, sent_id.as_deref()).await)
+            Err(error_from_response(response).await)
         }
     }
 }
@@ -134,10 +129,7 @@ async fn read_body(response: Response<ResponseBody>) -> Result<(http::response::
 }
 
 /// Turn a non-2xx response into an [`Error::Api`], reading at most 64 KiB of its body.
-async fn error_from_response(
-    response: Response<ResponseBody>,
-    sent_request_id: Option<&str>,
-) -> Error {
+async fn error_from_response(response: Response<ResponseBody>) -> Error {
     let (parts, body) = response.into_parts();
     // A body that fails mid-way still leaves the status and headers worth reporting.
     let bytes = read_capped(body, MAX_ERROR_BODY)
@@ -145,5 +137,5 @@ async fn error_from_response(
         .map(|(b, _)| b)
         .unwrap_or_default();
     // The request-id layer copies the id it sent onto the response, where `api_error` finds it.
-    api_error(parts.status, &parts.headers, &bytes, sent_request_id).into()
+    api_error(parts.status, &parts.headers, &bytes).into()
 }
