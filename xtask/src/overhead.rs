@@ -282,6 +282,19 @@ async fn breakdown(
     params: &Params,
 ) -> Result<Vec<BreakdownRow>, BoxError> {
     let mut callers: Vec<(&'static str, Caller)> = vec![("bare hyper-util", bare.clone())];
+    // The floor of the runs before round 5: bare replaying the `Host` header ours sends, so
+    // that hyper-util never builds one (kept for comparison with the older figures).
+    if let Caller::Bare(b, p) = bare
+        && let Some(authority) = p.uri.authority()
+        && let Ok(host) = http::HeaderValue::from_str(authority.as_str())
+    {
+        let mut replayed = Prepared::clone(p);
+        replayed.headers.insert(http::header::HOST, host);
+        callers.push((
+            "bare hyper-util, Host replayed",
+            Caller::Bare(b.clone(), Arc::new(replayed)),
+        ));
+    }
     for v in Variant::DIAGNOSTIC {
         let o = Ours::variant(&server.endpoint(), v)?;
         callers.push((v.name(), Caller::Ours(o)));
