@@ -24,6 +24,25 @@ pub enum ExecutionStatus {
 }
 
 impl ExecutionStatus {
+    /// A status name the service uses, in any case; `None` for any other text. Compared without
+    /// a lowercased copy: this runs on every execution.
+    fn known(s: &str) -> Option<Self> {
+        let is = |name: &str| s.eq_ignore_ascii_case(name);
+        Some(if is("succeeded") || is("success") {
+            ExecutionStatus::Succeeded
+        } else if is("failed") || is("failure") {
+            ExecutionStatus::Failed
+        } else if is("running") {
+            ExecutionStatus::Running
+        } else if is("notstarted") {
+            ExecutionStatus::NotStarted
+        } else if is("canceled") || is("cancelled") {
+            ExecutionStatus::Canceled
+        } else {
+            return None;
+        })
+    }
+
     /// Whether the execution is over (anything but `NotStarted` and `Running`).
     pub fn is_terminal(&self) -> bool {
         !matches!(self, ExecutionStatus::NotStarted | ExecutionStatus::Running)
@@ -44,21 +63,13 @@ impl ExecutionStatus {
 
 impl From<String> for ExecutionStatus {
     fn from(s: String) -> Self {
-        // Compared without a lowercased copy: this runs on every execution.
-        let is = |name: &str| s.eq_ignore_ascii_case(name);
-        if is("succeeded") || is("success") {
-            ExecutionStatus::Succeeded
-        } else if is("failed") || is("failure") {
-            ExecutionStatus::Failed
-        } else if is("running") {
-            ExecutionStatus::Running
-        } else if is("notstarted") {
-            ExecutionStatus::NotStarted
-        } else if is("canceled") || is("cancelled") {
-            ExecutionStatus::Canceled
-        } else {
-            ExecutionStatus::Other(s)
-        }
+        ExecutionStatus::known(&s).unwrap_or(ExecutionStatus::Other(s))
+    }
+}
+
+impl From<&str> for ExecutionStatus {
+    fn from(s: &str) -> Self {
+        ExecutionStatus::known(s).unwrap_or_else(|| ExecutionStatus::Other(s.to_owned()))
     }
 }
 

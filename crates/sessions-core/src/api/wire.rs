@@ -5,49 +5,62 @@
 //! samples and the BYOC container all disagree in small ways. Turning these into the model types
 //! (and deciding what is required) happens in `decode.rs`.
 
+use std::marker::PhantomData;
+
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+
+use crate::model::ExecutionStatus;
 
 /// A string, number or bool as a string; null, absent, or any other shape as `None`.
 ///
 /// A visitor rather than a `Value` round trip: this runs for every string field of every
 /// response, so it takes strings straight from the parser.
 pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(LenientString)
+    d.deserialize_any(Lenient(PhantomData))
 }
 
-struct LenientString;
+/// An execution's `status`, read as [`lenient_string`] reads text but matched on the parser's
+/// own string: a known status costs no copy.
+pub(crate) fn lenient_status<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ExecutionStatus>, D::Error> {
+    d.deserialize_any(Lenient(PhantomData))
+}
 
-impl<'de> serde::de::Visitor<'de> for LenientString {
-    type Value = Option<String>;
+/// The visitor of the lenient text fields, building `T` from the text.
+struct Lenient<T>(PhantomData<T>);
+
+impl<'de, T: for<'a> From<&'a str> + From<String>> serde::de::Visitor<'de> for Lenient<T> {
+    type Value = Option<T>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a string, number, bool or null")
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
+        Ok(Some(T::from(v)))
     }
 
     fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
+        Ok(Some(T::from(v)))
     }
 
     fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(T::from(v.to_string())))
     }
 
     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(T::from(v.to_string())))
     }
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
         // Same text as serde_json's Number display (e.g. "1.5", "3.0").
-        Ok(serde_json::Number::from_f64(v).map(|n| n.to_string()))
+        Ok(serde_json::Number::from_f64(v).map(|n| T::from(n.to_string())))
     }
 
     fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(T::from(v.to_string())))
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
@@ -59,7 +72,7 @@ impl<'de> serde::de::Visitor<'de> for LenientString {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(LenientString)
+        d.deserialize_any(self)
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -112,8 +125,8 @@ pub(crate) struct CurrentExecution {
     pub id: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub identifier: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_status")]
+    pub status: Option<ExecutionStatus>,
     #[serde(default)]
     pub result: Option<CurrentResult>,
     /// An `ErrorResponse` (`{"error":{"code","message"}}`) per the definitions, or the flat
@@ -144,8 +157,8 @@ pub(crate) struct CurrentResult {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct LegacyExecution {
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_status")]
+    pub status: Option<ExecutionStatus>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub stdout: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]

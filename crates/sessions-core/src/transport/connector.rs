@@ -213,20 +213,27 @@ pub(crate) fn pooled(options: &TransportOptions) -> Result<Pooled, Error> {
         .pool_max_idle_per_host(options.pool_max_idle_per_host)
         .build(connector);
     Ok(Pooled {
-        client: Arc::new(client),
+        shared: Arc::new(PooledShared {
+            client,
+            host: HostCache::default(),
+        }),
         connect_timeout: options.connect_timeout,
-        host: Arc::default(),
     })
 }
 
-/// hyper-util's pooled client behind an `Arc`: cloning it (once per call, into the call's
-/// future) is one reference count, and hyper-util sends through `&self`.
+/// hyper-util's pooled client behind one `Arc` with the `Host` cache: cloning it (with the
+/// stack, for each call and for the retry layer's resend) is one reference count, and
+/// hyper-util sends through `&self`.
 #[derive(Clone)]
 pub(crate) struct Pooled {
-    client: Arc<HyperClient<HttpsConnector<HttpConnector>, Body>>,
+    shared: Arc<PooledShared>,
     connect_timeout: Duration,
+}
+
+struct PooledShared {
+    client: HyperClient<HttpsConnector<HttpConnector>, Body>,
     /// `Host` for plain-http requests, made once (see [`super::host`]).
-    host: Arc<HostCache>,
+    host: HostCache,
 }
 
 impl tower::Service<http::Request<Body>> for Pooled {
@@ -240,9 +247,9 @@ impl tower::Service<http::Request<Body>> for Pooled {
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> PooledFuture {
-        self.host.set_host(&mut request);
+        self.shared.host.set_host(&mut request);
         PooledFuture {
-            inner: self.client.request(request),
+            inner: self.shared.client.request(request),
             connect_timeout: self.connect_timeout,
         }
     }

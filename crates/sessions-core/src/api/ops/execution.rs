@@ -84,7 +84,7 @@ pub(crate) fn decode(
         None => execution_fields_by_shape(family, body, blank)?,
     };
     let status = match raw_status {
-        Some(s) => ExecutionStatus::from(s),
+        Some(s) => s,
         None if status == StatusCode::ACCEPTED => ExecutionStatus::Running,
         None => {
             return Err(Error::decode(
@@ -119,7 +119,7 @@ pub(crate) fn decode(
 struct ExecutionFields {
     id: Option<String>,
     identifier: Option<String>,
-    status: Option<String>,
+    status: Option<ExecutionStatus>,
     stdout: Option<String>,
     stderr: Option<String>,
     result: Option<Value>,

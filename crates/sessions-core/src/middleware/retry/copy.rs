@@ -7,7 +7,7 @@
 //! other extension (a caller's own) has its whole map cloned, so a resend always carries exactly
 //! the extensions the first attempt had.
 
-use http::{Extensions, HeaderMap, Method, Request, Uri, Version};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 use crate::middleware::deadline::{Deadline, OverallTimeout};
 use crate::middleware::timeout::AttemptTimeout;
@@ -18,7 +18,9 @@ pub(crate) struct RequestCopy {
     method: Method,
     uri: Uri,
     version: Version,
-    headers: HeaderMap,
+    /// In the map's order, repeated names included: one allocation where the map's clone makes
+    /// two (its index and its entries); the map is rebuilt only for a resend.
+    headers: Vec<(HeaderName, HeaderValue)>,
     body: Body,
     extensions: CopiedExtensions,
 }
@@ -89,7 +91,11 @@ impl RequestCopy {
             method: req.method().clone(),
             uri: req.uri().clone(),
             version: req.version(),
-            headers: req.headers().clone(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
             extensions: CopiedExtensions::of(req.extensions()),
         })
     }
@@ -112,7 +118,11 @@ impl RequestCopy {
         *req.method_mut() = self.method;
         *req.uri_mut() = self.uri;
         *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers;
+        let mut headers = HeaderMap::with_capacity(self.headers.len());
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        *req.headers_mut() = headers;
         *req.extensions_mut() = self.extensions.into_extensions();
         req
     }
@@ -133,6 +143,12 @@ mod tests {
         *req.version_mut() = Version::HTTP_10;
         req.headers_mut()
             .insert("x-ms-client-request-id", "id-1".parse().unwrap());
+        // A repeated name keeps its values in order, and a sensitive value stays sensitive.
+        req.headers_mut().append("x-multi", "b".parse().unwrap());
+        req.headers_mut().append("x-multi", "a".parse().unwrap());
+        let mut secret = http::HeaderValue::from_static("Bearer t");
+        secret.set_sensitive(true);
+        req.headers_mut().insert(http::header::AUTHORIZATION, secret);
         req.extensions_mut()
             .insert(Operation::not_idempotent("execute"));
         req.extensions_mut()
@@ -147,6 +163,9 @@ mod tests {
         assert_eq!(a.uri(), b.uri());
         assert_eq!(a.version(), b.version());
         assert_eq!(a.headers(), b.headers());
+        let multi: Vec<_> = b.headers().get_all("x-multi").iter().collect();
+        assert_eq!(multi, ["b", "a"]);
+        assert!(b.headers()[http::header::AUTHORIZATION].is_sensitive());
         assert_eq!(a.body().as_bytes(), b.body().as_bytes());
         assert_eq!(a.extensions().len(), b.extensions().len());
         assert_eq!(
