@@ -148,7 +148,8 @@ mod tests {
         req.headers_mut().append("x-multi", "a".parse().unwrap());
         let mut secret = http::HeaderValue::from_static("Bearer t");
         secret.set_sensitive(true);
-        req.headers_mut().insert(http::header::AUTHORIZATION, secret);
+        req.headers_mut()
+            .insert(http::header::AUTHORIZATION, secret);
         req.extensions_mut()
             .insert(Operation::not_idempotent("execute"));
         req.extensions_mut()
