@@ -106,7 +106,7 @@ mod tests {
         let e = api_error(StatusCode::INTERNAL_SERVER_ERROR, &HeaderMap::new(), &big);
         assert_eq!(e.body.len(), 64 * 1024);
         assert_eq!(
-            api_error(StatusCode::from_u16(599).unwrap(), &HeaderMap::new(), b"",).message,
+            api_error(StatusCode::from_u16(599).unwrap(), &HeaderMap::new(), b"").message,
             "HTTP 599"
         );
     }
