@@ -202,3 +202,72 @@ impl Operation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Not ready on its first `poll_ready` (it wakes the task at once), ready after; counts calls.
+    #[derive(Clone)]
+    struct NotReadyAtFirst {
+        polls: Arc<AtomicUsize>,
+        calls: Arc<AtomicUsize>,
+        fail: bool,
+    }
+
+    impl tower::Service<http::Request<Body>> for NotReadyAtFirst {
+        type Response = http::Response<ResponseBody>;
+        type Error = BoxError;
+        type Future = std::future::Ready<Result<http::Response<ResponseBody>, BoxError>>;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+            if self.polls.fetch_add(1, Ordering::SeqCst) == 0 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if self.fail {
+                return Poll::Ready(Err("not ready, ever".into()));
+            }
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _req: http::Request<Body>) -> Self::Future {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok(http::Response::new(ResponseBody::default())))
+        }
+    }
+
+    fn service(fail: bool) -> (HttpService, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let (polls, calls) = (Arc::default(), Arc::default());
+        let svc = NotReadyAtFirst {
+            polls: Arc::clone(&polls),
+            calls: Arc::clone(&calls),
+            fail,
+        };
+        (HttpService::new(svc), polls, calls)
+    }
+
+    #[tokio::test]
+    async fn a_service_not_ready_at_once_is_driven_ready_inside_the_call() {
+        let (svc, polls, calls) = service(false);
+        let res = svc.send(http::Request::new(Body::empty())).await.unwrap();
+        assert_eq!(res.status(), http::StatusCode::OK);
+        // Polled once when sent (Pending), then by `oneshot` with the task's waker.
+        assert_eq!(polls.load(Ordering::SeqCst), 2);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "called once");
+    }
+
+    #[tokio::test]
+    async fn a_readiness_error_is_the_calls_error_and_nothing_is_sent() {
+        let (svc, _, calls) = service(true);
+        let err = svc
+            .send(http::Request::new(Body::empty()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "not ready, ever");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+}
