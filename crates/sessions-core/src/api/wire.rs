@@ -3,7 +3,7 @@
 //! Deliberately tolerant: unknown fields (`$id`, `rawResult`, `sessionId`, …) are ignored, every
 //! field is optional, and scalars are accepted as strings or numbers, because the service, its
 //! samples and the BYOC container all disagree in small ways. Turning these into the model types
-//! (and deciding what is required) happens in `decode.rs`.
+//! (and deciding what is required) happens in each operation's decoder (`api/ops/`).
 
 use std::marker::PhantomData;
 
