@@ -52,9 +52,10 @@ impl UserAgentLayer {
         if product.is_empty() {
             return Ok(Self::new());
         }
-        let value = HeaderValue::from_str(&format!("{product} {}", default_user_agent())).map_err(
-            |_| Error::invalid(format!("the user agent {product:?} must be visible ASCII")),
-        )?;
+        let value =
+            HeaderValue::from_str(&format!("{product} {DEFAULT_USER_AGENT}")).map_err(|_| {
+                Error::invalid(format!("the user agent {product:?} must be visible ASCII"))
+            })?;
         Ok(UserAgentLayer { value })
     }
 
